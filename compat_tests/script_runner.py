@@ -1,0 +1,17 @@
+"""Runs the project's scripts as a user would: a fresh Python process."""
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run(script, *args, timeout=300):
+  """Runs `python -m scripts.<script> args...`; returns the CompletedProcess."""
+  env = dict(os.environ)
+  env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the scripts choose their default
+  env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+  return subprocess.run(
+      [sys.executable, "-m", f"scripts.{script}", *args], cwd=ROOT, env=env,
+      capture_output=True, text=True, timeout=timeout, check=False)

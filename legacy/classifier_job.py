@@ -1,0 +1,192 @@
+"""The tutorial's usage as a training job, in TF1 graph mode.
+
+A `loop_gru.GRU` (or `GRUNoResetGate`, or a `BiGRU` of either) reads images
+row by row; its outputs are averaged over time, as the tutorial does
+(`tf.reduce_mean(output, 1)`), and a dense softmax head classifies the
+average. Cross-entropy loss, Adam, shuffled minibatches.
+
+Head variables (the tutorial leaves the head to the reader; these follow its
+`init_matrix`/`init_vector` style):
+
+    classifier/softmax_w [hidden_dim (x2 for the BiGRU), num_classes]
+    classifier/softmax_b [num_classes]
+"""
+
+import dataclasses
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from legacy import loop_gru
+from legacy import plotting
+from legacy import runtime
+from legacy import sequence_data
+
+_v1 = tf.compat.v1
+
+HEAD_SCOPE = "classifier"
+HEAD_W = "softmax_w"
+HEAD_B = "softmax_b"
+MODELS = ("gru", "bigru")
+CHECKPOINT_NAME = "model.ckpt"
+PLOT_NAME = "training.png"
+LOG_LINE = ("Epoch %d: train loss %.4f, train accuracy %.4f, "
+            "test accuracy %.4f")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  """The job's settings. hidden_dim 50 is the tutorial's."""
+  seed: int = 0
+  epochs: int = 20
+  batch_size: int = 64
+  hidden_dim: int = 50
+  model: str = "gru"
+  reset_gate: bool = True
+  learning_rate: float = 0.01
+  mnist_npz: str = None
+
+  def __post_init__(self):
+    for name in ("epochs", "batch_size", "hidden_dim"):
+      value = getattr(self, name)
+      if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}.")
+    if self.model not in MODELS:
+      raise ValueError(f"`model` must be one of {MODELS}, got "
+                       f"{self.model!r}.")
+    if not self.learning_rate > 0:
+      raise ValueError(
+          f"`learning_rate` must be > 0, got {self.learning_rate!r}.")
+
+
+@dataclasses.dataclass
+class Graph:
+  inputs: tf.Tensor
+  labels: tf.Tensor
+  rnn: object
+  logits: tf.Tensor
+  loss: tf.Tensor
+  accuracy: tf.Tensor
+  train_step: tf.Operation
+  init_variables: tf.Operation
+
+
+@dataclasses.dataclass
+class Result:
+  train_losses: np.ndarray
+  train_accuracies: np.ndarray
+  test_accuracies: np.ndarray
+  wall_time_s: float
+  checkpoint_prefix: str = None
+  plot_path: str = None
+
+
+@runtime.with_tf1_control_flow
+def build_graph(config, time_steps, features, num_classes):
+  """Builds the classifier into the default graph; returns a `Graph`."""
+  inputs = _v1.placeholder(tf.float32, (None, time_steps, features),
+                           name="inputs")
+  labels = _v1.placeholder(tf.int64, (None,), name="labels")
+  gru_class = loop_gru.GRU if config.reset_gate else loop_gru.GRUNoResetGate
+  if config.model == "gru":
+    rnn = gru_class(inputs=inputs, emb_dim=features,
+                    hidden_dim=config.hidden_dim)
+  else:
+    rnn = loop_gru.BiGRU(inputs, features, config.hidden_dim,
+                         gru_class=gru_class)
+  output = rnn.output()  # batch_size x time_steps x hidden_dim (x2)
+  # average output
+  output_y = tf.reduce_mean(output, 1)
+  width = output_y.shape[-1]
+  with _v1.variable_scope(HEAD_SCOPE):
+    w = _v1.Variable(_v1.random_normal([width, num_classes],
+                                       stddev=loop_gru.MATRIX_STDDEV),
+                     name=HEAD_W)
+    b = _v1.Variable(tf.zeros([num_classes]), name=HEAD_B)
+  logits = tf.matmul(output_y, w) + b
+  loss = tf.reduce_mean(
+      tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
+                                                     logits=logits))
+  accuracy = tf.reduce_mean(
+      tf.cast(tf.equal(tf.argmax(logits, 1), labels), tf.float32))
+  train_step = _v1.train.AdamOptimizer(config.learning_rate).minimize(loss)
+  return Graph(inputs, labels, rnn, logits, loss, accuracy, train_step,
+               _v1.global_variables_initializer())
+
+
+def train(config=Config(), output_dir=None, log=print, data=None):
+  """Trains and evaluates the classifier.
+
+  Args:
+    config: a `Config`.
+    output_dir: if given, the folder for the TF1 checkpoint (prefix
+      `model.ckpt`), `training.png` and TensorBoard summaries.
+    log: called with each log line.
+    data: a `sequence_data.SequenceData`; by default loaded per `config`.
+
+  Returns:
+    A `Result`.
+  """
+  start = time.perf_counter()
+  if data is None:
+    data = sequence_data.load(config.mnist_npz, seed=config.seed)
+  rng = np.random.RandomState(config.seed)
+  graph = tf.Graph()
+  with graph.as_default():
+    _v1.set_random_seed(config.seed)
+    g = build_graph(config, data.time_steps, data.features, data.num_classes)
+    saver = _v1.train.Saver() if output_dir else None
+    writer = None
+    if output_dir:
+      os.makedirs(output_dir, exist_ok=True)
+      writer = _v1.summary.FileWriter(
+          os.path.join(output_dir, "tensorboard"), graph=graph)
+    losses, train_acc, test_acc = [], [], []
+    with _v1.Session(graph=graph,
+                     config=runtime.session_config(threads=2)) as session:
+      session.run(g.init_variables)
+      for epoch in range(config.epochs):
+        batch_losses, batch_hits = [], 0.0
+        for idx in sequence_data.batches(len(data.y_train), config.batch_size,
+                                         rng):
+          _, loss, acc = session.run(
+              [g.train_step, g.loss, g.accuracy],
+              feed_dict={g.inputs: data.x_train[idx],
+                         g.labels: data.y_train[idx]})
+          batch_losses.append(loss * len(idx))
+          batch_hits += acc * len(idx)
+        losses.append(sum(batch_losses) / len(data.y_train))
+        train_acc.append(batch_hits / len(data.y_train))
+        test_acc.append(session.run(
+            g.accuracy, feed_dict={g.inputs: data.x_test,
+                                   g.labels: data.y_test}))
+        log(LOG_LINE % (epoch, losses[-1], train_acc[-1], test_acc[-1]))
+        if writer:
+          writer.add_summary(_v1.Summary(value=[
+              _v1.Summary.Value(tag="loss/train", simple_value=losses[-1]),
+              _v1.Summary.Value(tag="accuracy/train",
+                                simple_value=train_acc[-1]),
+              _v1.Summary.Value(tag="accuracy/test",
+                                simple_value=test_acc[-1]),
+          ]), epoch)
+      checkpoint_prefix = None
+      if saver:
+        checkpoint_prefix = saver.save(
+            session, os.path.join(output_dir, CHECKPOINT_NAME),
+            write_meta_graph=False)
+    if writer:
+      writer.close()
+  result = Result(np.asarray(losses), np.asarray(train_acc),
+                  np.asarray(test_acc), time.perf_counter() - start,
+                  checkpoint_prefix)
+  if output_dir:
+    result.plot_path = plotting.save_curves(
+        os.path.join(output_dir, PLOT_NAME),
+        [("train loss", result.train_losses, "-b"),
+         ("train accuracy", result.train_accuracies, "-g"),
+         ("test accuracy", result.test_accuracies, "-r")],
+        title=f"Legacy (TF1 graph) {config.model.upper()}, {data.name}",
+        ylabel="loss / accuracy", log_scale=False)
+  return result

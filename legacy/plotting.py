@@ -1,0 +1,41 @@
+"""Training curves as PNG files (matplotlib, no display needed)."""
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
+
+def save_curves(path, curves, title, ylabel="loss", log_scale=True,
+                xlabel="epoch"):
+  """Plots named curves on one axis and writes them to `path`.
+
+  Args:
+    path: the PNG file to write (its folder must exist).
+    curves: a list of (label, values, matplotlib format) tuples.
+    title: the figure title.
+    ylabel: the y-axis label.
+    log_scale: plot the y axis on a log scale.
+    xlabel: the x-axis label.
+
+  Returns:
+    `path`.
+  """
+  fig, ax = plt.subplots(figsize=(8, 4.5))
+  for label, values, fmt in curves:
+    ax.plot(values, fmt, label=label)
+  if log_scale:
+    ax.set_yscale("log")
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  ax.set_title(title)
+  ax.grid(True, alpha=0.3)
+  ax.legend()
+  fig.tight_layout()
+  tmp = path + ".tmp.png"
+  fig.savefig(tmp, dpi=100)
+  plt.close(fig)
+  os.replace(tmp, path)
+  return path

@@ -1,0 +1,63 @@
+"""Command-line entry points (absl apps) over the library's job functions.
+
+Importing this package loads TensorFlow with its C++ start-up noise filtered
+(oneDNN and CUDA probing lines), before any script imports TensorFlow.
+TensorFlow 2.21 logs those lines through abseil before abseil's logging is
+initialized, and abseil then ignores every threshold, TF_CPP_MIN_LOG_LEVEL
+included. So the package captures file descriptor 2 while TensorFlow loads
+and applies TF_CPP_MIN_LOG_LEVEL (default here: 3) to the captured lines
+itself; everything else is written back to stderr, all of it if the import
+fails. Set TF_CPP_MIN_LOG_LEVEL=0 to see every line.
+"""
+
+import os
+import re
+import sys
+import tempfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# abseil's line prefixes: I(nfo)=0, W(arning)=1, E(rror)=2, F(atal)=3.
+_SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 3}
+_LOG_LINE = re.compile(r"^([IWEF])\d{4} [\d:.]+ +\d+ \S+:\d+\] ")
+_PREINIT_WARNING = ("WARNING: All log messages before absl::InitializeLog() "
+                    "is called are written to STDERR")
+
+
+def _keep(line, min_level):
+  if line.rstrip("\n") == _PREINIT_WARNING:
+    return min_level < 1
+  match = _LOG_LINE.match(line)
+  return not match or _SEVERITY[match.group(1)] >= min_level
+
+
+def _import_tensorflow_quietly():
+  """Imports TensorFlow, filtering its pre-initialization log lines."""
+  try:
+    min_level = int(os.environ["TF_CPP_MIN_LOG_LEVEL"])
+  except ValueError:
+    min_level = 0
+  if min_level < 1 or "tensorflow" in sys.modules:
+    import tensorflow  # pylint: disable=g-import-not-at-top,unused-import
+    return
+  sys.stderr.flush()
+  saved = os.dup(2)
+  with tempfile.TemporaryFile(mode="w+b") as captured:
+    os.dup2(captured.fileno(), 2)
+    failed = True
+    try:
+      import tensorflow  # pylint: disable=g-import-not-at-top,unused-import,redefined-outer-name
+      failed = False
+    finally:
+      sys.stderr.flush()
+      os.dup2(saved, 2)
+      os.close(saved)
+      captured.seek(0)
+      lines = captured.read().decode("utf-8", "replace").splitlines(True)
+      kept = [l for l in lines if failed or _keep(l, min_level)]
+      if kept:
+        sys.stderr.write("".join(kept))
+        sys.stderr.flush()
+
+
+_import_tensorflow_quietly()
