@@ -14,7 +14,7 @@ setuptools.setup(
                  "checkpoint conversion for two hand-written TensorFlow 1 "
                  "GRUs."),
     python_requires=">=3.11",
-    packages=["legacy", "tf2", "scripts"],
+    packages=["legacy", "tf2", "migration", "scripts"],
     install_requires=[
         "tensorflow==2.21.0",
         "keras==3.15.1",
@@ -22,6 +22,7 @@ setuptools.setup(
         "absl-py==2.5.1",
         "matplotlib==3.11.2",
         "scikit-learn==1.9.1",
+        "tensorboard==2.21.0",
     ],
     extras_require={
         "test": [
@@ -34,6 +35,8 @@ setuptools.setup(
         "console_scripts": [
             "gru-legacy-addition=scripts.legacy_addition:run",
             "gru-legacy-classifier=scripts.legacy_classifier:run",
+            "gru-tf2-addition=scripts.tf2_addition:run",
+            "gru-tf2-classifier=scripts.tf2_classifier:run",
         ],
     },
 )

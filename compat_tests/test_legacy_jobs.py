@@ -144,10 +144,10 @@ def test_legacy_classifier_cli(tmp_path):
   assert proc.stdout.startswith("Epoch 0: train loss ")
 
 
+# One case per way a run can be refused; every flag's own bounds are absl's
+# (and each job's Config checks its values in-process, tested above).
 @pytest.mark.parametrize("script, args, message", [
     ("legacy_addition", ["--epochs=0"], "--epochs=0: 0 is not a positive"),
-    ("legacy_addition", ["stray"], "Unexpected arguments: ['stray']"),
-    ("legacy_classifier", ["--model=lstm"], "--model=lstm"),
     ("legacy_classifier", ["--learning_rate=0"], "--learning_rate"),
     ("legacy_classifier", ["--mnist_npz=/no/such.npz"], "no such file"),
 ])

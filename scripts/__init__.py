@@ -7,7 +7,9 @@ initialized, and abseil then ignores every threshold, TF_CPP_MIN_LOG_LEVEL
 included. So the package captures file descriptor 2 while TensorFlow loads
 and applies TF_CPP_MIN_LOG_LEVEL (default here: 3) to the captured lines
 itself; everything else is written back to stderr, all of it if the import
-fails. Set TF_CPP_MIN_LOG_LEVEL=0 to see every line.
+fails. The same level applies to TensorFlow's Python logger (absl apps would
+otherwise print its INFO lines). Set TF_CPP_MIN_LOG_LEVEL=0 to see every
+line.
 """
 
 import os
@@ -32,7 +34,7 @@ def _keep(line, min_level):
 
 
 def _import_tensorflow_quietly():
-  """Imports TensorFlow, filtering its pre-initialization log lines."""
+  """Imports TensorFlow, applying TF_CPP_MIN_LOG_LEVEL to all its logs."""
   try:
     min_level = int(os.environ["TF_CPP_MIN_LOG_LEVEL"])
   except ValueError:
@@ -40,6 +42,14 @@ def _import_tensorflow_quietly():
   if min_level < 1 or "tensorflow" in sys.modules:
     import tensorflow  # pylint: disable=g-import-not-at-top,unused-import
     return
+  _import_with_stderr_filtered(min_level)
+  python_levels = ["INFO", "WARNING", "ERROR", "CRITICAL"]
+  sys.modules["tensorflow"].get_logger().setLevel(
+      python_levels[min(min_level, 3)])
+
+
+def _import_with_stderr_filtered(min_level):
+  """Imports TensorFlow with fd 2 captured; writes back what passes."""
   sys.stderr.flush()
   saved = os.dup(2)
   with tempfile.TemporaryFile(mode="w+b") as captured:
@@ -61,3 +71,23 @@ def _import_tensorflow_quietly():
 
 
 _import_tensorflow_quietly()
+
+
+def run(main):
+  """`absl.app.run(main)`, with absl's own logging at the same level.
+
+  absl apps raise `--verbosity` to INFO after parsing flags unless the flag
+  was set; TensorFlow logs routine INFO lines through absl (checkpoint
+  writes, for one). Setting the flag beforehand to the level that
+  TF_CPP_MIN_LOG_LEVEL asks for keeps those quiet; `--verbosity=0` on the
+  command line still shows them.
+  """
+  from absl import app  # pylint: disable=g-import-not-at-top
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  try:
+    min_level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+  except ValueError:
+    min_level = 0
+  if min_level >= 1:
+    flags.FLAGS.verbosity = -min(min_level, 3)  # -1 WARNING ... -3 FATAL
+  app.run(main)

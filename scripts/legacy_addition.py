@@ -13,6 +13,8 @@ state), `losses.png` and TensorBoard summaries (`tensorboard/`).
 from absl import app
 from absl import flags
 
+import scripts
+
 from legacy import addition_job
 
 _DEFAULTS = addition_job.Config()
@@ -48,7 +50,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  scripts.run(main)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ TensorBoard summaries (`tensorboard/`).
 from absl import app
 from absl import flags
 
+import scripts
+
 from legacy import classifier_job
 
 _DEFAULTS = classifier_job.Config()
@@ -62,7 +64,7 @@ def main(argv):
 
 
 def run():
-  app.run(main)
+  scripts.run(main)
 
 
 if __name__ == "__main__":

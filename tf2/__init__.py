@@ -1,1 +1,21 @@
-"""Idiomatic TF2 (Keras 3) rewrites of the two source GRUs."""
+"""Idiomatic TF2 (Keras 3) rewrites of the two source GRUs.
+
+Layers (all registered for `.keras` saving under "tf1_gru_migration"):
+  ScanGRUCell, ScanGRU: the Data Blogger GRU (legacy/scan_gru.py).
+  LoopGRUCell, LoopGRU: the tutorial GRU (legacy/loop_gru.py).
+  PerSequenceDense: the addition job's output layer, applied per sequence.
+  ReverseSequence, LegacyBidirectional: the legacy padding semantics.
+Optimizer:
+  TF1Adam: Adam with tf.compat.v1.train.AdamOptimizer's exact arithmetic.
+
+Nothing here uses tf.compat.v1.
+"""
+
+from tf2.legacy_semantics import LegacyBidirectional
+from tf2.legacy_semantics import ReverseSequence
+from tf2.loop_gru import LoopGRU
+from tf2.loop_gru import LoopGRUCell
+from tf2.optimizers import TF1Adam
+from tf2.per_sequence_dense import PerSequenceDense
+from tf2.scan_gru import ScanGRU
+from tf2.scan_gru import ScanGRUCell

@@ -1,0 +1,142 @@
+"""The TF2 training jobs and their scripts, end to end on reduced settings."""
+
+import os
+import re
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compat_tests import script_runner
+from legacy import addition_data
+from legacy import sequence_data
+from migration import compare
+from migration import tolerances
+from tf2 import addition_job
+from tf2 import classifier_job
+
+LOG_LINE = re.compile(
+    r"^Iteration: (\d+), train loss: \d+\.\d{4}, test loss: \d+\.\d{4}$")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def is_png(path):
+  with open(path, "rb") as f:
+    return f.read(8) == PNG_MAGIC
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_addition_job_outputs(out_dir, exact):
+  lines = []
+  # 100 epochs: two blocks of 50, one compiled function.
+  config = addition_job.Config(epochs=100, exact=exact)
+  result = addition_job.train(config, output_dir=out_dir, log=lines.append)
+  assert [int(LOG_LINE.match(l).group(1)) for l in lines] == [0, 50]
+  assert len(result.train_losses) == len(result.test_losses) == 100
+  assert result.train_losses[-1] < result.train_losses[0]
+  assert sorted(os.listdir(out_dir)) == [
+      "ckpt.data-00000-of-00001", "ckpt.index", "losses.png", "model.keras",
+      "tensorboard"]
+  assert is_png(result.plot_path)
+  # The saved model answers the query as the trained one did.
+  loaded = keras.saving.load_model(result.model_path, safe_mode=True)
+  query = addition_data.encode_query(1024, 16, 20)
+  assert compare.bitwise_equal(loaded(query).numpy(), result.query_output)
+  # The TF2 checkpoint holds the optimizer's TF1 state too.
+  names = [n for n, _ in tf.train.list_variables(result.checkpoint_prefix)]
+  assert any("beta1_power" in n for n in names)
+  assert any("beta2_power" in n for n in names)
+
+
+def test_addition_job_is_deterministic():
+  config = addition_job.Config(epochs=50, seed=3)
+  first = addition_job.train(config, log=lambda _: None)
+  second = addition_job.train(config, log=lambda _: None)
+  assert compare.bitwise_equal(first.train_losses, second.train_losses)
+  assert compare.bitwise_equal(first.test_losses, second.test_losses)
+
+
+def test_fast_path_tracks_the_exact_path_within_bound():
+  exact_config = addition_job.Config(epochs=100, exact=True)
+  exact = addition_job.train(exact_config, log=lambda _: None)
+  fast_model = addition_job.build_model(addition_job.Config())
+  for w, v in zip(fast_model.weights, exact.initial_values.values(),
+                  strict=True):
+    w.assign(v)
+  fast = addition_job.train(addition_job.Config(epochs=100), model=fast_model,
+                            log=lambda _: None)
+  bound = tolerances.TRAINING_FAST.float64
+  for ours, theirs in ((fast.train_losses, exact.train_losses),
+                       (fast.test_losses, exact.test_losses)):
+    c = compare.compare(ours, theirs)
+    assert c.within(bound), c
+  for a, b in zip(fast.final_values.values(), exact.final_values.values()):
+    assert compare.compare(a, b).within(bound)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(epochs=0), "`epochs`"), (dict(optimizer="sgd"), "`optimizer`"),
+    (dict(seed=-2), "`seed`")])
+def test_addition_config_rejects_bad_values(kwargs, match):
+  with pytest.raises(ValueError, match=match):
+    addition_job.Config(**kwargs)
+
+
+@pytest.mark.parametrize("model, reset_gate", [("gru", True), ("gru", False),
+                                               ("bigru", True)])
+def test_classifier_job(out_dir, model, reset_gate):
+  config = classifier_job.Config(epochs=1, hidden_dim=6, model=model,
+                                 reset_gate=reset_gate, verbose=0)
+  lines = []
+  result = classifier_job.train(config, output_dir=out_dir, log=lines.append)
+  assert lines[0].startswith("Epoch 0: train loss ")
+  assert 0.0 <= result.test_accuracies[-1] <= 1.0
+  assert is_png(result.plot_path)
+  loaded = keras.saving.load_model(result.model_path, safe_mode=True)
+  x = sequence_data.load_digits().x_test[:5]
+  assert compare.bitwise_equal(loaded(x).numpy(), result.model(x).numpy())
+  gru_weights = 18 if model == "bigru" else (9 if reset_gate else 6)
+  assert len(loaded.weights) == gru_weights + 2
+
+
+def test_tf2_addition_cli(tmp_path):
+  out = str(tmp_path / "run")
+  proc = script_runner.run("tf2_addition", "--epochs=100", "--exact",
+                           f"--output_dir={out}")
+  assert proc.returncode == 0, proc.stderr
+  lines = proc.stdout.splitlines()
+  assert LOG_LINE.match(lines[0]) and LOG_LINE.match(lines[1])
+  assert re.fullmatch(r"\d+", lines[2])
+  assert proc.stderr == ""
+
+
+def test_tf2_classifier_cli(tmp_path):
+  proc = script_runner.run("tf2_classifier", "--epochs=1", "--model=bigru",
+                           "--hidden_dim=4", f"--output_dir={tmp_path}")
+  assert proc.returncode == 0, proc.stderr
+  assert "Epoch 0: train loss " in proc.stdout
+  assert "# final test accuracy" in proc.stdout
+
+
+def test_script_rejects_a_bad_flag_with_usage_not_traceback():
+  proc = script_runner.run("tf2_addition", "--optimizer=sgd")
+  assert proc.returncode != 0
+  assert "--optimizer=sgd" in proc.stderr
+  assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_default_tf2_addition_job_answers_1040():
+  result = addition_job.train(addition_job.Config(), log=lambda _: None)
+  assert result.prediction == 1040
+
+
+@pytest.mark.slow
+def test_default_tf2_classifiers_reach_90_percent_on_digits():
+  data = sequence_data.load_digits()
+  for model in classifier_job.MODELS:
+    result = classifier_job.train(
+        classifier_job.Config(model=model, verbose=0), log=lambda _: None,
+        data=data)
+    assert result.test_accuracies[-1] >= 0.90, (model, result.test_accuracies)

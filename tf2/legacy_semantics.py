@@ -1,0 +1,131 @@
+"""Reproducing the legacy GRUs' padding semantics exactly.
+
+The legacy tutorial GRU never masks: `sequence_length` only decides how each
+row is reversed (`tf.reverse_sequence`), and the loop then runs over every
+time step, padding included. The TF2 layers, given a mask, do what Keras
+users expect instead: the state is carried through padded steps and padded
+outputs repeat the last valid output (zeros inside `Bidirectional`).
+
+On valid positions the two agree bitwise; on padded positions they differ.
+To get the legacy result everywhere, valid and padded positions alike, run
+the TF2 layers *without* a mask and reverse as the legacy graph does:
+
+    legacy                                  TF2, exact at every position
+    GRU(x, d, u).output()                   LoopGRU(u, return_sequences=True)(x)
+    GRU(x, d, u, lengths).output()          the same (lengths are ignored)
+    GRU(x, d, u, lengths, revers=True)      LoopGRU(u, return_sequences=True)(
+                                                ReverseSequence()(
+                                                    x, sequence_lengths=lengths))
+    BiGRU(x, d, u, lengths).output()        LegacyBidirectional(LoopGRU(u,
+                                                return_sequences=True))(
+                                                x, sequence_lengths=lengths)
+
+and with Keras masking, exact at valid positions only:
+
+    BiGRU(x, d, u, lengths)   Bidirectional(LoopGRU(u, return_sequences=True))(
+                                  x, mask=tf.sequence_mask(lengths, T))
+
+Without lengths, `keras.layers.Bidirectional` and `LegacyBidirectional` are
+both bitwise equal to the legacy BiGRU.
+"""
+
+import keras
+import tensorflow as tf
+
+
+def _check_lengths(lengths, inputs):
+  lengths = tf.convert_to_tensor(lengths)
+  if not lengths.dtype.is_integer:
+    raise ValueError(f"`sequence_lengths` must hold integers, got dtype "
+                     f"{lengths.dtype.name}.")
+  if lengths.shape.rank != 1 or not lengths.shape.is_compatible_with(
+      inputs.shape[:1]):
+    raise ValueError(f"`sequence_lengths` must be a [batch] vector "
+                     f"({inputs.shape[0]}), got shape {lengths.shape}.")
+  static = tf.get_static_value(lengths)
+  if static is not None and inputs.shape[1] is not None and static.size:
+    if static.min() < 0 or static.max() > inputs.shape[1]:
+      raise ValueError(f"`sequence_lengths` must lie in [0, "
+                       f"{inputs.shape[1]}], got {static.tolist()}.")
+  return lengths
+
+
+def reverse_sequence(inputs, sequence_lengths=None):
+  """Reverses each row's first `sequence_lengths[i]` steps (all if None)."""
+  inputs = tf.convert_to_tensor(inputs)
+  if sequence_lengths is None:
+    return tf.reverse(inputs, axis=[1])
+  lengths = _check_lengths(sequence_lengths, inputs)
+  return tf.reverse_sequence(inputs, lengths, seq_axis=1, batch_axis=0)
+
+
+@keras.saving.register_keras_serializable(package="tf1_gru_migration")
+class ReverseSequence(keras.layers.Layer):
+  """`tf.reverse_sequence` along time as a layer (full reverse without
+  lengths): the legacy GRU's `revers=True` preprocessing."""
+
+  def call(self, inputs, sequence_lengths=None):
+    return reverse_sequence(inputs, sequence_lengths)
+
+  def compute_output_shape(self, input_shape):
+    return input_shape
+
+
+@keras.saving.register_keras_serializable(package="tf1_gru_migration")
+class LegacyBidirectional(keras.layers.Layer):
+  """The legacy BiGRU, padding semantics included.
+
+  A forward copy of `layer` reads the inputs; a backward copy reads them
+  reversed within each row's length and its outputs are reversed back the
+  same way; the two are concatenated on the feature axis. Nothing is masked,
+  exactly like the legacy `loop_gru.BiGRU`.
+
+  Args:
+    layer: a `LoopGRU` or `ScanGRU` with `return_sequences=True` and
+      `go_backwards=False`; the forward and backward layers are built from
+      its config (it is not used itself, as in `keras.layers.Bidirectional`).
+    **kwargs: passed to `keras.layers.Layer`.
+  """
+
+  def __init__(self, layer, **kwargs):
+    super().__init__(**kwargs)
+    if not getattr(layer, "return_sequences", False) or getattr(
+        layer, "go_backwards", True):
+      raise ValueError(
+          "`layer` must be a recurrent layer with return_sequences=True and "
+          f"go_backwards=False, got {layer!r}.")
+    self.layer = layer
+    self.forward_layer = self._copy(layer, "forward")
+    self.backward_layer = self._copy(layer, "backward")
+
+  @staticmethod
+  def _copy(layer, direction):
+    config = keras.saving.serialize_keras_object(layer)
+    config["config"]["name"] = f"{direction}_{layer.name}"
+    return keras.saving.deserialize_keras_object(config)
+
+  def build(self, input_shape):
+    self.forward_layer.build(input_shape)
+    self.backward_layer.build(input_shape)
+
+  def call(self, inputs, sequence_lengths=None):
+    inputs = tf.convert_to_tensor(inputs)
+    forward = self.forward_layer(inputs)
+    backward = self.backward_layer(reverse_sequence(inputs, sequence_lengths))
+    return tf.concat([forward, reverse_sequence(backward, sequence_lengths)],
+                     axis=2)
+
+  def compute_output_shape(self, input_shape):
+    return tuple(input_shape[:-1]) + (2 * self.layer.units,)
+
+  def get_config(self):
+    config = super().get_config()
+    config["layer"] = keras.saving.serialize_keras_object(self.layer)
+    return config
+
+  @classmethod
+  def from_config(cls, config, custom_objects=None):
+    config = dict(config)
+    config["layer"] = keras.saving.deserialize_keras_object(
+        config["layer"], custom_objects=custom_objects)
+    return cls(**config)

@@ -1,0 +1,184 @@
+"""The tutorial GRU (seed 001) as Keras 3 layers.
+
+Named after the legacy module it replaces (`legacy/loop_gru.py`, built on
+`tf.while_loop`).
+
+`LoopGRUCell` computes one step exactly as the legacy `unit`
+(x: [batch, input_dim], h: [batch, units]):
+
+    r = sigmoid(x @ Wi + h @ Ui + bi)          # reset gate ("input gate")
+    z = sigmoid(x @ Wf + h @ Uf + bf)          # update gate ("forget gate")
+    n = tanh(x @ Wc + (r * h) @ Uc + bc)       # candidate ("control gate")
+    h' = (1 - z) * n + z * h
+
+With `reset_gate=False` (the tutorial's section 3.4) r and its weights are
+gone and n = tanh(x @ Wc + h @ Uc + bc). The mixing is Keras's: z multiplies
+the previous state, and Keras's gate order [z, r, h] is [f, i, c] here.
+
+Weights, one per legacy variable (in scope 'gru_init'), in the legacy order:
+
+    weight             shape               legacy variable             init
+    input_gate_wi      [input_dim, units]  gru_init/input_gate_wi      N(0, 0.1)
+    input_gate_ui      [units, units]      gru_init/input_gate_ui      N(0, 0.1)
+    input_gate_bias    [units]             gru_init/input_gate_bias    zeros
+    forget_gate_wf     [input_dim, units]  gru_init/forget_gate_wf     N(0, 0.1)
+    forget_gate_uf     [units, units]      gru_init/forget_gate_wf_1   N(0, 0.1)
+    forget_gate_bias   [units]             gru_init/forget_gate_bias   zeros
+    control_gate_wc    [input_dim, units]  gru_init/control_gate_wc    N(0, 0.1)
+    control_gate_uc    [units, units]      gru_init/control_gate_uc    N(0, 0.1)
+    control_gate_bias  [units]             gru_init/control_gate_bias  zeros
+
+(The input_gate_* weights exist only with the reset gate. The legacy source
+names Uf 'forget_gate_wf' by mistake and TensorFlow stores it as
+'forget_gate_wf_1'; here it is 'forget_gate_uf'.)
+
+`LoopGRU` runs the cell over a sequence with the Keras RNN options; the
+tutorial's BiGRU is `keras.layers.Bidirectional(LoopGRU(...,
+return_sequences=True))` with masking, or `LegacyBidirectional` for the
+legacy padding semantics (see `tf2/legacy_semantics.py`).
+"""
+
+import keras
+import tensorflow as tf
+
+from tf2 import cells
+from tf2 import recurrent
+
+WEIGHT_NAMES = ("input_gate_wi", "input_gate_ui", "input_gate_bias",
+                "forget_gate_wf", "forget_gate_uf", "forget_gate_bias",
+                "control_gate_wc", "control_gate_uc", "control_gate_bias")
+MATRIX_STDDEV = 0.1
+
+
+def default_matrix_initializer():
+  return keras.initializers.RandomNormal(mean=0.0, stddev=MATRIX_STDDEV)
+
+
+@keras.saving.register_keras_serializable(package="tf1_gru_migration")
+class LoopGRUCell(cells.GRUCellBase):
+  """One step of the tutorial GRU; usable by `keras.layers.RNN`.
+
+  Args:
+    units: the state size, an int >= 1.
+    reset_gate: False for the tutorial's variant without the reset gate.
+    kernel_initializer: for the input matrices (default N(0, 0.1)).
+    recurrent_initializer: for the recurrent matrices (default N(0, 0.1)).
+    bias_initializer: for the biases (default zeros).
+    **kwargs: passed to `keras.layers.Layer` (name, dtype, ...).
+  """
+
+  def __init__(self, units, reset_gate=True, kernel_initializer=None,
+               recurrent_initializer=None, bias_initializer=None, **kwargs):
+    if not isinstance(reset_gate, bool):
+      raise ValueError(f"`reset_gate` must be a bool, got {reset_gate!r}.")
+    super().__init__(
+        units,
+        kernel_initializer=(kernel_initializer or
+                            default_matrix_initializer()),
+        recurrent_initializer=(recurrent_initializer or
+                               default_matrix_initializer()),
+        bias_initializer=bias_initializer or "zeros",
+        **kwargs)
+    self.reset_gate = reset_gate
+
+  def build(self, input_shape):
+    input_dim = self._input_dim_from(input_shape)
+    kernel = (input_dim, self.units)
+    recurrent = (self.units, self.units)
+    bias = (self.units,)
+    if self.reset_gate:
+      self.Wi = self._kernel("input_gate_wi", kernel)
+      self.Ui = self._recurrent("input_gate_ui", recurrent)
+      self.bi = self._bias("input_gate_bias", bias)
+    self.Wf = self._kernel("forget_gate_wf", kernel)
+    self.Uf = self._recurrent("forget_gate_uf", recurrent)
+    self.bf = self._bias("forget_gate_bias", bias)
+    self.Wc = self._kernel("control_gate_wc", kernel)
+    self.Uc = self._recurrent("control_gate_uc", recurrent)
+    self.bc = self._bias("control_gate_bias", bias)
+
+  def step(self, x, previous_hidden_state):
+    """One reference step, in the legacy `unit`'s order."""
+    h = previous_hidden_state
+    if self.reset_gate:
+      r = tf.sigmoid(tf.matmul(x, self.Wi) + tf.matmul(h, self.Ui) + self.bi)
+    z = tf.sigmoid(tf.matmul(x, self.Wf) + tf.matmul(h, self.Uf) + self.bf)
+    reset_h = r * h if self.reset_gate else h
+    n = tf.tanh(tf.matmul(x, self.Wc) + tf.matmul(reset_h, self.Uc) +
+                self.bc)
+    return (1 - z) * n + z * h
+
+  def fused_weights(self):
+    """Gate order [z, r, c] (Keras's [z, r, h]); without r, [z, c].
+
+    Returns (kernel, bias, recurrent_kernel, candidate_recurrent): with the
+    reset gate the recurrent matmul fuses z and r and the candidate's
+    (r * h) @ Uc stays apart; without it, h @ [Uf | Uc] is one matmul and
+    the last entry is None.
+    """
+    if self.reset_gate:
+      return (tf.concat([self.Wf, self.Wi, self.Wc], axis=1),
+              tf.concat([self.bf, self.bi, self.bc], axis=0),
+              tf.concat([self.Uf, self.Ui], axis=1),
+              tf.convert_to_tensor(self.Uc))
+    return (tf.concat([self.Wf, self.Wc], axis=1),
+            tf.concat([self.bf, self.bc], axis=0),
+            tf.concat([self.Uf, self.Uc], axis=1),
+            None)
+
+  def fused_step(self, projected_t, h, weights):
+    _, _, recurrent, u_c = weights
+    units = self.units
+    if self.reset_gate:
+      zr = tf.sigmoid(projected_t[:, :2 * units] + tf.matmul(h, recurrent))
+      z, r = zr[:, :units], zr[:, units:]
+      n = tf.tanh(projected_t[:, 2 * units:] + tf.matmul(r * h, u_c))
+    else:
+      a = projected_t + tf.matmul(h, recurrent)
+      z, n = tf.sigmoid(a[:, :units]), tf.tanh(a[:, units:])
+    return (1 - z) * n + z * h
+
+  def get_config_for_layer(self):
+    config = super().get_config_for_layer()
+    config["reset_gate"] = self.reset_gate
+    return config
+
+
+@keras.saving.register_keras_serializable(package="tf1_gru_migration")
+class LoopGRU(recurrent.GRULayer):
+  """The tutorial GRU over sequences, with the Keras RNN options.
+
+  Args:
+    units: the state size.
+    reset_gate: False for the tutorial's variant without the reset gate.
+    kernel_initializer, recurrent_initializer, bias_initializer: as for
+      `LoopGRUCell` (defaults are the legacy ones).
+    fused: False (default) for the reference path, bitwise equal to the
+      legacy graph; True for the fused path (see `tf2/recurrent.py`).
+    return_sequences, return_state, go_backwards, stateful,
+      zero_output_for_mask: as for `keras.layers.RNN`.
+    **kwargs: passed to `keras.layers.Layer` (name, dtype, ...).
+
+  For the legacy `GRU(inputs, ...).output()`, use
+  `LoopGRU(units, return_sequences=True)`.
+  """
+
+  def __init__(self, units, reset_gate=True, kernel_initializer=None,
+               recurrent_initializer=None, bias_initializer=None, fused=False,
+               return_sequences=False, return_state=False, go_backwards=False,
+               stateful=False, zero_output_for_mask=False, **kwargs):
+    cell = LoopGRUCell(units, reset_gate=reset_gate,
+                       kernel_initializer=kernel_initializer,
+                       recurrent_initializer=recurrent_initializer,
+                       bias_initializer=bias_initializer,
+                       dtype=kwargs.get("dtype"),
+                       trainable=kwargs.get("trainable", True),
+                       name="loop_gru_cell")
+    super().__init__(cell, fused=fused, return_sequences=return_sequences,
+                     return_state=return_state, go_backwards=go_backwards,
+                     stateful=stateful,
+                     zero_output_for_mask=zero_output_for_mask, **kwargs)
+
+  @property
+  def reset_gate(self):
+    return self.cell.reset_gate

@@ -1,0 +1,221 @@
+"""The recurrence shared by the TF2 GRU layers.
+
+`GRULayer` is a `keras.layers.RNN` whose loop is this project's own: the
+Keras RNN API (return_sequences, return_state, go_backwards, initial_state,
+stateful, masks, `keras.layers.Bidirectional`) with two ways to run a cell:
+
+* the reference path (`fused=False`, the default) calls the cell's `step`,
+  which performs the legacy graph's operations in the legacy graph's order,
+  one time step at a time, with the same matmul shapes. Its outputs and
+  gradients are bitwise identical to the legacy graph's. Called eagerly, the
+  loop still runs as a traced function (see `tf2/_tracing.py`).
+* the fused path (`fused=True`) projects the inputs of every time step with
+  one matmul before the loop and fuses the gates' recurrent matmuls. It is
+  faster and differs from the reference by rounding only (see
+  `migration/tolerances.py` for the bounds the equivalence suite holds it to).
+
+Masking follows Keras exactly: at a masked step the state is carried over
+and the output repeats the previous output (zeros with
+`zero_output_for_mask`, which `Bidirectional` sets). The legacy GRUs never
+mask; see `tf2/legacy_semantics.py` for reproducing them exactly.
+"""
+
+import keras
+import tensorflow as tf
+
+from tf2 import _tracing
+
+
+def _as_bool_mask(mask):
+  mask = tf.convert_to_tensor(mask)
+  if mask.dtype != tf.bool:
+    mask = tf.cast(mask, tf.bool)
+  return mask
+
+
+class GRULayer(keras.layers.RNN):
+  """Base of `ScanGRU` and `LoopGRU`: a Keras RNN with an exact loop.
+
+  Subclasses build their cell and pass it here. The cell provides:
+    `step(x_t, h)`: one reference step (legacy order of operations);
+    `fused_weights()` and `fused_step(projected_t, h, weights)`: the fused
+      path, where `projected_t` is row t of `project_inputs(x, weights)`.
+  """
+
+  def __init__(self, cell, fused=False, return_sequences=False,
+               return_state=False, go_backwards=False, stateful=False,
+               zero_output_for_mask=False, **kwargs):
+    if not isinstance(fused, bool):
+      raise ValueError(f"`fused` must be a bool, got {fused!r}.")
+    super().__init__(cell, return_sequences=return_sequences,
+                     return_state=return_state, go_backwards=go_backwards,
+                     stateful=stateful, unroll=False,
+                     zero_output_for_mask=zero_output_for_mask, **kwargs)
+    self.fused = fused
+
+  @property
+  def units(self):
+    return self.cell.units
+
+  def build(self, sequences_shape, initial_state_shape=None):
+    sequences_shape = tuple(sequences_shape)
+    if len(sequences_shape) != 3:
+      raise ValueError(
+          f"{type(self).__name__} expects `sequences` of rank 3 [batch, time, "
+          f"features], got shape {sequences_shape}.")
+    if sequences_shape[-1] is None:
+      raise ValueError(
+          f"{type(self).__name__} needs the feature size (the last axis of "
+          f"`sequences`) to be known, got shape {sequences_shape}.")
+    super().build(sequences_shape, initial_state_shape)
+
+  def call(self, sequences, initial_state=None, mask=None, training=False,
+           sequence_lengths=None):
+    """Runs the GRU over `sequences`.
+
+    Args:
+      sequences: float tensor [batch, time, features].
+      initial_state: optional [batch, units] tensor (or a list of one).
+      mask: optional [batch, time] boolean mask (Keras masking).
+      training: unused (no dropout); accepted for the Keras API.
+      sequence_lengths: optional int vector [batch] with values in
+        [0, time]; a shorthand for `mask=tf.sequence_mask(lengths, time)`.
+        Give a mask or lengths, not both.
+
+    Returns:
+      As `keras.layers.RNN`: the output sequence [batch, time, units] or the
+      last output [batch, units], then the final state if `return_state`.
+    """
+    sequences = self._check_sequences(sequences)
+    if sequence_lengths is not None:
+      if mask is not None:
+        raise ValueError("Give either `mask` or `sequence_lengths`, not both.")
+      mask = self._lengths_to_mask(sequence_lengths, sequences)
+    elif mask is not None:
+      mask = self._check_mask(mask, sequences)
+    if initial_state is not None:
+      initial_state = self._check_initial_state(initial_state, sequences)
+    return super().call(sequences, initial_state=initial_state, mask=mask,
+                        training=training)
+
+  def inner_loop(self, sequences, initial_state, mask, training=False):
+    del training  # No dropout.
+    h0 = initial_state[0] if isinstance(initial_state, (list, tuple)) else (
+        initial_state)
+    if mask is None:
+      return _tracing.call_traced(self, self._loop, sequences, h0)
+    return _tracing.call_traced(self, self._loop, sequences, h0, mask)
+
+  def _loop(self, sequences, h0, mask=None):
+    """The time loop. Returns (last_output, outputs, [final_state])."""
+    x = tf.transpose(sequences, [1, 0, 2])  # time-major, as the legacy graphs
+    if mask is not None:
+      mask = tf.transpose(_as_bool_mask(mask))[:, :, tf.newaxis]
+    if self.go_backwards:
+      x = tf.reverse(x, [0])
+      if mask is not None:
+        mask = tf.reverse(mask, [0])
+    if self.fused:
+      weights = self.cell.fused_weights()
+      x = self.cell.project_inputs(x, weights)
+      step = lambda x_t, h: self.cell.fused_step(x_t, h, weights)
+    else:
+      step = self.cell.step
+    time_steps = tf.shape(x)[0]
+    outputs = tf.TensorArray(h0.dtype, size=time_steps,
+                             element_shape=h0.shape)
+    zeros = tf.zeros_like(h0)
+
+    def body(t, h, previous_output, outputs):
+      h_new = step(x[t], h)
+      if mask is None:
+        output = h_new
+      else:
+        keep = mask[t]
+        h_new = tf.where(keep, h_new, h)
+        output = tf.where(keep, h_new, zeros if self.zero_output_for_mask
+                          else previous_output)
+      return t + 1, h_new, output, outputs.write(t, output)
+
+    # maximum_iterations lets XLA size the loop's accumulators.
+    _, h_last, last_output, outputs = tf.while_loop(
+        lambda t, *_: t < time_steps, body,
+        (tf.constant(0), h0, zeros, outputs), maximum_iterations=time_steps)
+    outputs = tf.transpose(outputs.stack(), [1, 0, 2])
+    return last_output, outputs, [h_last]
+
+  def _check_sequences(self, sequences):
+    sequences = tf.convert_to_tensor(sequences)
+    name = type(self).__name__
+    if not sequences.dtype.is_floating:
+      raise ValueError(f"{name} expects floating-point `sequences`, got "
+                       f"dtype {sequences.dtype.name}.")
+    if sequences.shape.rank != 3:
+      raise ValueError(f"{name} expects `sequences` of rank 3 [batch, time, "
+                       f"features], got shape {sequences.shape}.")
+    if sequences.shape[-1] != self.cell.input_dim:
+      raise ValueError(
+          f"{name} was built for {self.cell.input_dim} features (the last "
+          f"axis of `sequences`), got shape {sequences.shape}.")
+    if sequences.shape[1] == 0:
+      raise ValueError(f"{name} needs at least one time step, got "
+                       f"`sequences` of shape {sequences.shape}.")
+    return sequences
+
+  def _check_mask(self, mask, sequences):
+    mask = tf.convert_to_tensor(mask)
+    if mask.dtype != tf.bool and not mask.dtype.is_integer:
+      raise ValueError(f"`mask` must be boolean (or 0/1 integers), got dtype "
+                       f"{mask.dtype.name}.")
+    if not mask.shape.is_compatible_with(sequences.shape[:2]):
+      raise ValueError(f"`mask` must have shape [batch, time] = "
+                       f"{sequences.shape[:2]}, got {mask.shape}.")
+    return mask
+
+  def _lengths_to_mask(self, lengths, sequences):
+    lengths = tf.convert_to_tensor(lengths)
+    if not lengths.dtype.is_integer:
+      raise ValueError(f"`sequence_lengths` must hold integers, got dtype "
+                       f"{lengths.dtype.name}.")
+    if lengths.shape.rank != 1 or not lengths.shape.is_compatible_with(
+        sequences.shape[:1]):
+      raise ValueError(f"`sequence_lengths` must be a [batch] vector "
+                       f"({sequences.shape[0]}), got shape {lengths.shape}.")
+    time_steps = tf.shape(sequences, out_type=lengths.dtype)[1]
+    static = tf.get_static_value(lengths)
+    if static is not None and sequences.shape[1] is not None:
+      if static.size and (static.min() < 0 or
+                          static.max() > sequences.shape[1]):
+        raise ValueError(f"`sequence_lengths` must lie in [0, "
+                         f"{sequences.shape[1]}], got {static.tolist()}.")
+    else:
+      tf.debugging.assert_non_negative(
+          lengths, message="`sequence_lengths` must be >= 0")
+      tf.debugging.assert_less_equal(
+          lengths, time_steps,
+          message="`sequence_lengths` must be <= the time axis")
+    return tf.sequence_mask(lengths, time_steps)
+
+  def _check_initial_state(self, initial_state, sequences):
+    states = (list(initial_state) if isinstance(initial_state, (list, tuple))
+              else [initial_state])
+    if len(states) != 1:
+      raise ValueError(f"`initial_state` must be one [batch, {self.units}] "
+                       f"tensor, got {len(states)}.")
+    state = tf.convert_to_tensor(states[0])
+    expected = tf.TensorShape([sequences.shape[0], self.units])
+    if not state.shape.is_compatible_with(expected):
+      raise ValueError(f"`initial_state` must have shape {expected}, got "
+                       f"{state.shape}.")
+    return [state]
+
+  def get_config(self):
+    config = super().get_config()
+    del config["cell"], config["unroll"]
+    config.update(self.cell.get_config_for_layer())
+    config["fused"] = self.fused
+    return config
+
+  @classmethod
+  def from_config(cls, config, custom_objects=None):
+    return cls(**config)
