@@ -37,6 +37,8 @@ setuptools.setup(
             "gru-legacy-classifier=scripts.legacy_classifier:run",
             "gru-tf2-addition=scripts.tf2_addition:run",
             "gru-tf2-classifier=scripts.tf2_classifier:run",
+            "gru-convert-checkpoint=scripts.convert_checkpoint:run",
+            "gru-demo=scripts.demo:run",
         ],
     },
 )

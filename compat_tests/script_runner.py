@@ -15,3 +15,14 @@ def run(script, *args, timeout=300):
   return subprocess.run(
       [sys.executable, "-m", f"scripts.{script}", *args], cwd=ROOT, env=env,
       capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def start(script, *args, env=None):
+  """Starts `python -m scripts.<script> args...`; returns the Popen."""
+  full_env = dict(os.environ)
+  full_env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+  full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
+  full_env.update(env or {})
+  return subprocess.Popen(
+      [sys.executable, "-m", f"scripts.{script}", *args], cwd=ROOT,
+      env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

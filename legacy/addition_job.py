@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from legacy import addition_data
+from legacy import job_configs
 from legacy import plotting
 from legacy import runtime
 from legacy import scan_gru
@@ -35,34 +36,7 @@ LOSS_PLOT_NAME = "losses.png"
 LOG_LINE = "Iteration: %d, train loss: %.4f, test loss: %.4f"
 
 
-@dataclasses.dataclass(frozen=True)
-class Config:
-  """The job's settings; the defaults are the source's."""
-  seed: int = 0
-  epochs: int = 5000
-  num_bits: int = 5           # the source's time_size
-  batch_size: int = 100       # examples in each of the train and test sets
-  hidden_size: int = 16
-  input_dimensions: int = 2
-  log_every: int = 50
-  query_a: int = 1024
-  query_b: int = 16
-  query_bits: int = 20        # the source's bitstring_length
-
-  def __post_init__(self):
-    for name in ("epochs", "num_bits", "batch_size", "hidden_size",
-                 "input_dimensions", "log_every", "query_bits"):
-      value = getattr(self, name)
-      if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}.")
-    if not isinstance(self.seed, int) or self.seed < 0:
-      raise ValueError(f"`seed` must be an integer >= 0, got {self.seed!r}.")
-    for name in ("query_a", "query_b"):
-      value = getattr(self, name)
-      if not 0 <= value < 2**(self.query_bits - 1):
-        raise ValueError(
-            f"`{name}` must lie in [0, 2**{self.query_bits - 1}) so the sum "
-            f"fits in {self.query_bits} bits, got {value}.")
+Config = job_configs.AdditionConfig
 
 
 @dataclasses.dataclass
@@ -98,6 +72,25 @@ class Result:
   summary_dir: str = None
 
 
+def build_output_layer(gru):
+  """The source's output layer on every hidden state of `gru`.
+
+  Returns:
+    (W_output [hidden, 1], b_output [1], output [batch, time, 1]); the two
+    variables are unnamed, as in the source, so a graph that builds them
+    right after the GRU names them `Variable` and `Variable_1`.
+  """
+  dtype = gru.h_t.dtype
+  W_output = _v1.Variable(  # pylint: disable=invalid-name
+      _v1.truncated_normal(dtype=dtype, shape=(gru.hidden_size, 1),
+                           mean=0, stddev=0.01))
+  b_output = _v1.Variable(
+      _v1.truncated_normal(dtype=dtype, shape=(1,), mean=0, stddev=0.01))
+  output = tf.map_fn(lambda h_t: tf.matmul(h_t, W_output) + b_output,
+                     gru.h_t)
+  return W_output, b_output, output
+
+
 @runtime.with_tf1_control_flow
 def build_graph(config):
   """Builds the source's model, loss and train step into the default graph.
@@ -112,14 +105,7 @@ def build_graph(config):
   gru = scan_gru.GRU(config.input_dimensions, config.hidden_size)
 
   # Add an additional layer on top of each of the hidden state outputs
-  W_output = _v1.Variable(  # pylint: disable=invalid-name
-      _v1.truncated_normal(dtype=tf.float64, shape=(config.hidden_size, 1),
-                           mean=0, stddev=0.01))
-  b_output = _v1.Variable(
-      _v1.truncated_normal(dtype=tf.float64, shape=(1,), mean=0,
-                           stddev=0.01))
-  output = tf.map_fn(lambda h_t: tf.matmul(h_t, W_output) + b_output,
-                     gru.h_t)
+  W_output, b_output, output = build_output_layer(gru)  # pylint: disable=invalid-name
 
   # Create a placeholder for the expected output
   expected_output = _v1.placeholder(

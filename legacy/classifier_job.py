@@ -19,6 +19,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from legacy import job_configs
 from legacy import loop_gru
 from legacy import plotting
 from legacy import runtime
@@ -29,36 +30,14 @@ _v1 = tf.compat.v1
 HEAD_SCOPE = "classifier"
 HEAD_W = "softmax_w"
 HEAD_B = "softmax_b"
-MODELS = ("gru", "bigru")
+MODELS = job_configs.CLASSIFIER_MODELS
 CHECKPOINT_NAME = "model.ckpt"
 PLOT_NAME = "training.png"
 LOG_LINE = ("Epoch %d: train loss %.4f, train accuracy %.4f, "
             "test accuracy %.4f")
 
 
-@dataclasses.dataclass(frozen=True)
-class Config:
-  """The job's settings. hidden_dim 50 is the tutorial's."""
-  seed: int = 0
-  epochs: int = 20
-  batch_size: int = 64
-  hidden_dim: int = 50
-  model: str = "gru"
-  reset_gate: bool = True
-  learning_rate: float = 0.01
-  mnist_npz: str = None
-
-  def __post_init__(self):
-    for name in ("epochs", "batch_size", "hidden_dim"):
-      value = getattr(self, name)
-      if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}.")
-    if self.model not in MODELS:
-      raise ValueError(f"`model` must be one of {MODELS}, got "
-                       f"{self.model!r}.")
-    if not self.learning_rate > 0:
-      raise ValueError(
-          f"`learning_rate` must be > 0, got {self.learning_rate!r}.")
+Config = job_configs.ClassifierConfig
 
 
 @dataclasses.dataclass
@@ -83,6 +62,21 @@ class Result:
   plot_path: str = None
 
 
+def build_head(output, num_classes):
+  """The mean over time of `output` [batch, time, width], then the softmax
+  head's logits [batch, num_classes] (variables classifier/softmax_w, _b)."""
+  # average output
+  output_y = tf.reduce_mean(output, 1)
+  width = output_y.shape[-1]
+  with _v1.variable_scope(HEAD_SCOPE):
+    w = _v1.Variable(_v1.random_normal([width, num_classes],
+                                       stddev=loop_gru.MATRIX_STDDEV,
+                                       dtype=output.dtype),
+                     name=HEAD_W)
+    b = _v1.Variable(tf.zeros([num_classes], dtype=output.dtype), name=HEAD_B)
+  return tf.matmul(output_y, w) + b
+
+
 @runtime.with_tf1_control_flow
 def build_graph(config, time_steps, features, num_classes):
   """Builds the classifier into the default graph; returns a `Graph`."""
@@ -96,16 +90,7 @@ def build_graph(config, time_steps, features, num_classes):
   else:
     rnn = loop_gru.BiGRU(inputs, features, config.hidden_dim,
                          gru_class=gru_class)
-  output = rnn.output()  # batch_size x time_steps x hidden_dim (x2)
-  # average output
-  output_y = tf.reduce_mean(output, 1)
-  width = output_y.shape[-1]
-  with _v1.variable_scope(HEAD_SCOPE):
-    w = _v1.Variable(_v1.random_normal([width, num_classes],
-                                       stddev=loop_gru.MATRIX_STDDEV),
-                     name=HEAD_W)
-    b = _v1.Variable(tf.zeros([num_classes]), name=HEAD_B)
-  logits = tf.matmul(output_y, w) + b
+  logits = build_head(rnn.output(), num_classes)
   loss = tf.reduce_mean(
       tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
                                                      logits=logits))

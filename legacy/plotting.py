@@ -33,6 +33,17 @@ def save_curves(path, curves, title, ylabel="loss", log_scale=True,
   ax.set_title(title)
   ax.grid(True, alpha=0.3)
   ax.legend()
+  return save_figure(fig, path)
+
+
+def subplots(*args, **kwargs):
+  """`matplotlib.pyplot.subplots`, with the non-interactive backend."""
+  return plt.subplots(*args, **kwargs)
+
+
+def save_figure(fig, path):
+  """Writes `fig` to `path` atomically (a temporary file, then a rename),
+  closes it and returns `path`."""
   fig.tight_layout()
   tmp = path + ".tmp.png"
   fig.savefig(tmp, dpi=100)

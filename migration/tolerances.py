@@ -53,6 +53,11 @@ STOCK_KERAS = Bound(
     "the gates' matmuls and, for the Data Blogger GRU, computes "
     "sigmoid(-a) where the legacy graph computes 1 - sigmoid(a)")
 
+STOCK_KERAS_HEAD = Bound(
+    1e-4, 1e-12,
+    "as STOCK_KERAS, then scaled by the output layer's weights (logits are "
+    "not bounded by 1)")
+
 # Gradients of sum(outputs * probe) with probe ~ N(0, 1): larger magnitudes,
 # summed over batch and time.
 GRADIENT_FUSED = Bound(

@@ -14,33 +14,19 @@ from absl import app
 from absl import flags
 
 import scripts
-
+from scripts import _job_flags
 from legacy import addition_job
 
-_DEFAULTS = addition_job.Config()
-
-_SEED = flags.DEFINE_integer(
-    "seed", _DEFAULTS.seed, "Seeds numpy's data generator and the graph's "
-    "initializers.", lower_bound=0)
-_EPOCHS = flags.DEFINE_integer("epochs", _DEFAULTS.epochs,
-                               "Full-batch training epochs.", lower_bound=1)
-_BITS = flags.DEFINE_integer("bits", _DEFAULTS.num_bits,
-                             "Bits per training number (time steps).",
-                             lower_bound=2)
-_HIDDEN_SIZE = flags.DEFINE_integer("hidden_size", _DEFAULTS.hidden_size,
-                                    "GRU hidden size.", lower_bound=1)
-_OUTPUT_DIR = flags.DEFINE_string(
-    "output_dir", "runs/legacy_addition",
-    "Folder for the checkpoint, loss plot and TensorBoard summaries.")
+_FLAGS = _job_flags.define_addition_flags(addition_job.Config(),
+                                          "runs/legacy_addition")
+flags.adopt_module_key_flags(_job_flags)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  config = addition_job.Config(seed=_SEED.value, epochs=_EPOCHS.value,
-                               num_bits=_BITS.value,
-                               hidden_size=_HIDDEN_SIZE.value)
-  result = addition_job.train(config, output_dir=_OUTPUT_DIR.value)
+  config = addition_job.Config(**_job_flags.addition_settings(_FLAGS))
+  result = addition_job.train(config, output_dir=_FLAGS.output_dir.value)
   # The source prints the answer alone on its line.
   print(result.prediction)
   print(f"# {config.query_a} + {config.query_b} = {result.prediction} "

@@ -15,21 +15,11 @@ from absl import app
 from absl import flags
 
 import scripts
-
+from scripts import _job_flags
 from tf2 import addition_job
 
 _DEFAULTS = addition_job.Config()
-
-_SEED = flags.DEFINE_integer(
-    "seed", _DEFAULTS.seed, "Seeds numpy's data generator and Keras's "
-    "initializers.", lower_bound=0)
-_EPOCHS = flags.DEFINE_integer("epochs", _DEFAULTS.epochs,
-                               "Full-batch training epochs.", lower_bound=1)
-_BITS = flags.DEFINE_integer("bits", _DEFAULTS.num_bits,
-                             "Bits per training number (time steps).",
-                             lower_bound=2)
-_HIDDEN_SIZE = flags.DEFINE_integer("hidden_size", _DEFAULTS.hidden_size,
-                                    "GRU hidden size.", lower_bound=1)
+_FLAGS = _job_flags.define_addition_flags(_DEFAULTS, "runs/tf2_addition")
 _EXACT = flags.DEFINE_bool(
     "exact", _DEFAULTS.exact,
     "Run the reference path (bitwise equal to the legacy graph) instead of "
@@ -38,25 +28,18 @@ _OPTIMIZER = flags.DEFINE_enum(
     "optimizer", _DEFAULTS.optimizer, addition_job.OPTIMIZERS,
     "tf1: TF1Adam, TF1's Adam arithmetic bit for bit; keras: stock "
     "keras.optimizers.Adam with TF1's hyperparameters.")
-_OUTPUT_DIR = flags.DEFINE_string(
-    "output_dir", "runs/tf2_addition",
-    "Folder for the checkpoint, model, loss plot and TensorBoard summaries.")
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  config = addition_job.Config(seed=_SEED.value, epochs=_EPOCHS.value,
-                               num_bits=_BITS.value,
-                               hidden_size=_HIDDEN_SIZE.value,
-                               exact=_EXACT.value,
-                               optimizer=_OPTIMIZER.value)
-  result = addition_job.train(config, output_dir=_OUTPUT_DIR.value)
+  config = addition_job.Config(**_job_flags.addition_settings(_FLAGS),
+                               exact=_EXACT.value, optimizer=_OPTIMIZER.value)
+  result = addition_job.train(config, output_dir=_FLAGS.output_dir.value)
   print(result.prediction)
   print(f"# {config.query_a} + {config.query_b} = {result.prediction} "
         f"in {result.wall_time_s:.1f} s; checkpoint "
         f"{result.checkpoint_prefix}, model {result.model_path}, plot "
         f"{result.plot_path}, TensorBoard {result.summary_dir}")
+flags.adopt_module_key_flags(_job_flags)
 
 
 def run():

@@ -16,49 +16,26 @@ from absl import app
 from absl import flags
 
 import scripts
-
+from scripts import _job_flags
 from tf2 import classifier_job
 
 _DEFAULTS = classifier_job.Config()
-
-_MODEL = flags.DEFINE_enum("model", _DEFAULTS.model, classifier_job.MODELS,
-                           "A GRU, or a BiGRU (keras.layers.Bidirectional).")
-_RESET_GATE = flags.DEFINE_bool(
-    "reset_gate", _DEFAULTS.reset_gate,
-    "Use the reset gate; --noreset_gate is the tutorial's section 3.4.")
+_FLAGS = _job_flags.define_classifier_flags(
+    _DEFAULTS, "runs/tf2_classifier",
+    "A GRU, or a BiGRU (keras.layers.Bidirectional).")
 _FUSED = flags.DEFINE_bool("fused", _DEFAULTS.fused,
                            "Use the GRU's fused (faster) path.")
-_EPOCHS = flags.DEFINE_integer("epochs", _DEFAULTS.epochs, "Training epochs.",
-                               lower_bound=1)
-_BATCH_SIZE = flags.DEFINE_integer("batch_size", _DEFAULTS.batch_size,
-                                   "Minibatch size.", lower_bound=1)
-_HIDDEN_DIM = flags.DEFINE_integer("hidden_dim", _DEFAULTS.hidden_dim,
-                                   "GRU hidden size.", lower_bound=1)
-_LEARNING_RATE = flags.DEFINE_float("learning_rate", _DEFAULTS.learning_rate,
-                                    "Adam's learning rate (> 0).")
-flags.register_validator("learning_rate", lambda value: value > 0,
-                         message="--learning_rate must be > 0.")
-_SEED = flags.DEFINE_integer("seed", _DEFAULTS.seed,
-                             "Seeds the split, shuffling and initializers.",
-                             lower_bound=0)
-_MNIST_NPZ = flags.DEFINE_string(
-    "mnist_npz", None, "A local mnist.npz (x_train, y_train, x_test, y_test) "
-    "to use instead of the bundled digits.")
-_OUTPUT_DIR = flags.DEFINE_string(
-    "output_dir", "runs/tf2_classifier",
-    "Folder for the model, checkpoint, plot and TensorBoard logs.")
+flags.adopt_module_key_flags(_job_flags)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  config = classifier_job.Config(
-      seed=_SEED.value, epochs=_EPOCHS.value, batch_size=_BATCH_SIZE.value,
-      hidden_dim=_HIDDEN_DIM.value, model=_MODEL.value,
-      reset_gate=_RESET_GATE.value, learning_rate=_LEARNING_RATE.value,
-      fused=_FUSED.value, mnist_npz=_MNIST_NPZ.value)
+  config = classifier_job.Config(**_job_flags.classifier_settings(_FLAGS),
+                                 fused=_FUSED.value)
   try:
-    result = classifier_job.train(config, output_dir=_OUTPUT_DIR.value)
+    result = classifier_job.train(config,
+                                  output_dir=_FLAGS.output_dir.value)
   except (FileNotFoundError, ValueError) as e:
     raise app.UsageError(str(e)) from e
   print(f"# final test accuracy {result.test_accuracies[-1]:.4f} in "

@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from legacy import addition_data
+from legacy import job_configs
 from legacy import plotting
 from tf2 import optimizers
 from tf2 import per_sequence_dense
@@ -42,35 +43,13 @@ OPTIMIZERS = ("tf1", "keras")
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-  """The job's settings; the defaults are the source's."""
-  seed: int = 0
-  epochs: int = 5000
-  num_bits: int = 5
-  batch_size: int = 100
-  hidden_size: int = 16
-  input_dimensions: int = 2
-  log_every: int = 50
-  query_a: int = 1024
-  query_b: int = 16
-  query_bits: int = 20
+class Config(job_configs.AdditionConfig):
+  """The legacy job's settings, plus the TF2 job's own options."""
   exact: bool = False
   optimizer: str = "tf1"
 
   def __post_init__(self):
-    for name in ("epochs", "num_bits", "batch_size", "hidden_size",
-                 "input_dimensions", "log_every", "query_bits"):
-      value = getattr(self, name)
-      if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}.")
-    if not isinstance(self.seed, int) or self.seed < 0:
-      raise ValueError(f"`seed` must be an integer >= 0, got {self.seed!r}.")
-    for name in ("query_a", "query_b"):
-      value = getattr(self, name)
-      if not 0 <= value < 2**(self.query_bits - 1):
-        raise ValueError(
-            f"`{name}` must lie in [0, 2**{self.query_bits - 1}) so the sum "
-            f"fits in {self.query_bits} bits, got {value}.")
+    super().__post_init__()
     if self.optimizer not in OPTIMIZERS:
       raise ValueError(f"`optimizer` must be one of {OPTIMIZERS}, got "
                        f"{self.optimizer!r}.")

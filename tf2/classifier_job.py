@@ -18,12 +18,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from legacy import job_configs
 from legacy import plotting
 from legacy import sequence_data
 from tf2 import loop_gru
 from tf2 import optimizers
 
-MODELS = ("gru", "bigru")
+MODELS = job_configs.CLASSIFIER_MODELS
 MODEL_NAME = "model.keras"
 CHECKPOINT_NAME = "ckpt"
 PLOT_NAME = "training.png"
@@ -32,30 +33,10 @@ LOG_LINE = ("Epoch %d: train loss %.4f, train accuracy %.4f, "
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-  """The job's settings; the same defaults as the legacy job."""
-  seed: int = 0
-  epochs: int = 20
-  batch_size: int = 64
-  hidden_dim: int = 50
-  model: str = "gru"
-  reset_gate: bool = True
-  learning_rate: float = 0.01
+class Config(job_configs.ClassifierConfig):
+  """The legacy job's settings, plus the TF2 job's own options."""
   fused: bool = False
-  mnist_npz: str = None
   verbose: int = 1
-
-  def __post_init__(self):
-    for name in ("epochs", "batch_size", "hidden_dim"):
-      value = getattr(self, name)
-      if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}.")
-    if self.model not in MODELS:
-      raise ValueError(f"`model` must be one of {MODELS}, got "
-                       f"{self.model!r}.")
-    if not self.learning_rate > 0:
-      raise ValueError(
-          f"`learning_rate` must be > 0, got {self.learning_rate!r}.")
 
 
 @dataclasses.dataclass

@@ -1,0 +1,53 @@
+"""Real legacy checkpoints of every model variant, written by the legacy
+graphs themselves (tf.compat.v1.train.Saver), with TF1 Adam state."""
+
+import numpy as np
+import tensorflow as tf
+
+from legacy import runtime
+from migration import legacy_graph
+from migration import spec as spec_lib
+
+_v1 = tf.compat.v1
+S = spec_lib.ModelSpec
+
+SPECS = {
+    "scan": S("scan", 5, 3, "float64"),
+    "scan_float32": S("scan", 4, 3, "float32"),
+    "scan_addition": S("scan", 6, 2, "float64", head="addition",
+                       head_units=1),
+    "loop": S("loop", 5, 3, "float32"),
+    "loop_float64": S("loop", 3, 2, "float64"),
+    "loop_no_reset": S("loop", 5, 3, "float32", reset_gate=False),
+    "loop_classifier": S("loop", 5, 8, "float32", head="classifier",
+                         head_units=10),
+    "bigru": S("loop", 4, 3, "float32", bidirectional=True),
+    "bigru_no_reset_classifier": S("loop", 4, 3, "float32", reset_gate=False,
+                                   bidirectional=True, head="classifier",
+                                   head_units=6),
+}
+
+
+def make(spec, prefix, adam=True, steps=2, seed=0, scale=0.5):
+  """Writes a checkpoint of `spec` at `prefix`; returns the prefix.
+
+  Weights are drawn from N(0, scale) (so every gate matters), then, with
+  `adam`, trained `steps` Adam steps on random inputs so that the slots and
+  beta powers hold real values.
+  """
+  legacy = legacy_graph.build(spec, seed=seed)
+  rng = np.random.RandomState(seed)
+  with legacy.graph.as_default(), runtime.tf1_control_flow():
+    out = legacy.outputs.get("head", legacy.outputs["gru"])
+    loss = tf.reduce_sum(tf.square(out))
+    train = _v1.train.AdamOptimizer(0.01).minimize(loss) if adam else None
+    saver = _v1.train.Saver()
+    with _v1.Session() as session:
+      session.run(_v1.global_variables_initializer())
+      legacy_graph.load(session, legacy.variables, {
+          n: rng.normal(0, scale, v.shape).astype(spec.dtype)
+          for n, v in legacy.variables.items()})
+      for _ in range(steps if adam else 0):
+        x = rng.uniform(-1, 1, (4, 6, spec.input_dim)).astype(spec.dtype)
+        session.run(train, {legacy.inputs: x})
+      return saver.save(session, prefix, write_meta_graph=False)

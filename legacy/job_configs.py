@@ -1,0 +1,75 @@
+"""The two source jobs' settings (plain dataclasses, no TensorFlow).
+
+The legacy jobs use them as they are; the TF2 jobs extend them with their
+own options, so both sides of a migration share one definition of the job.
+"""
+
+import dataclasses
+import numbers
+
+
+def check_positive_ints(config, names):
+  for name in names:
+    value = getattr(config, name)
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+        or value < 1):
+      raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}.")
+
+
+def check_seed(seed):
+  if (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+      or seed < 0):
+    raise ValueError(f"`seed` must be an integer >= 0, got {seed!r}.")
+
+
+@dataclasses.dataclass(frozen=True)
+class AdditionConfig:
+  """The Data Blogger job; the defaults are the source's."""
+  seed: int = 0
+  epochs: int = 5000
+  num_bits: int = 5           # the source's time_size
+  batch_size: int = 100       # examples in each of the train and test sets
+  hidden_size: int = 16
+  input_dimensions: int = 2
+  log_every: int = 50
+  query_a: int = 1024
+  query_b: int = 16
+  query_bits: int = 20        # the source's bitstring_length
+
+  def __post_init__(self):
+    check_positive_ints(self, ("epochs", "num_bits", "batch_size",
+                               "hidden_size", "input_dimensions", "log_every",
+                               "query_bits"))
+    check_seed(self.seed)
+    for name in ("query_a", "query_b"):
+      value = getattr(self, name)
+      if not 0 <= value < 2**(self.query_bits - 1):
+        raise ValueError(
+            f"`{name}` must lie in [0, 2**{self.query_bits - 1}) so the sum "
+            f"fits in {self.query_bits} bits, got {value}.")
+
+
+CLASSIFIER_MODELS = ("gru", "bigru")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierConfig:
+  """The tutorial's usage as a job. hidden_dim 50 is the tutorial's."""
+  seed: int = 0
+  epochs: int = 20
+  batch_size: int = 64
+  hidden_dim: int = 50
+  model: str = "gru"
+  reset_gate: bool = True
+  learning_rate: float = 0.01
+  mnist_npz: str = None
+
+  def __post_init__(self):
+    check_positive_ints(self, ("epochs", "batch_size", "hidden_dim"))
+    check_seed(self.seed)
+    if self.model not in CLASSIFIER_MODELS:
+      raise ValueError(f"`model` must be one of {CLASSIFIER_MODELS}, got "
+                       f"{self.model!r}.")
+    if not self.learning_rate > 0:
+      raise ValueError(
+          f"`learning_rate` must be > 0, got {self.learning_rate!r}.")

@@ -1,0 +1,80 @@
+"""Live transfer, no files: a running legacy Session <-> TF2 models.
+
+    session_to_keras(session, target)   the session's model (and Adam state)
+                                        as a Keras model (and optimizer)
+    keras_to_session(model, session)    the Keras model's weights (and Adam
+                                        state) into the session's variables
+
+The session's graph must hold one of the legacy models (detected as for a
+checkpoint, from its global variables); other variables are refused, since a
+transfer never drops state silently. Values move through the same tables
+and checks as checkpoint conversion.
+"""
+
+import concurrent.futures
+
+import tensorflow as tf
+
+from migration import convert
+from migration import legacy_graph
+from migration import mapping
+from migration import tf1_checkpoint
+
+_v1 = tf.compat.v1
+
+
+def _eagerly(fn, *args):
+  """Runs fn eagerly, also when called inside `with Session():`.
+
+  Inside a session's block the TF1 graph is the default and Keras would
+  build symbolic tensors. TensorFlow keeps the default graph per thread, so
+  a fresh thread executes eagerly.
+  """
+  if tf.executing_eagerly():
+    return fn(*args)
+  with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+    return pool.submit(fn, *args).result()
+
+
+def _graph_variables(session):
+  with session.graph.as_default():
+    return {v.op.name: v for v in _v1.global_variables()}
+
+
+def session_state(session):
+  """The `LegacyState` held by a running session's global variables."""
+  variables = _graph_variables(session)
+  names = sorted(variables)
+  values = session.run([variables[n] for n in names])
+  return tf1_checkpoint.LegacyState.from_variables(dict(zip(names, values)))
+
+
+def session_to_keras(session, target=mapping.TF2):
+  """(model, optimizer or None) equal to the session's legacy model."""
+  return _eagerly(convert.to_keras, session_state(session), target)
+
+
+def keras_to_session(model, session, optimizer=None, family=None):
+  """Writes a Keras model (and optimizer) into the session's variables.
+
+  Every model variable (and, with an optimizer, every Adam variable) of the
+  legacy graph must exist and be written; the state's model must match the
+  graph's (same names, shapes and dtypes).
+  """
+  state = _eagerly(convert.from_keras, model, optimizer, family)
+  variables = _graph_variables(session)
+  current = session_state(session)
+  if current.spec != state.spec:
+    raise mapping.MappingError(
+        f"the session holds a {current.spec.describe()}; the Keras model is "
+        f"a {state.spec.describe()}")
+  values = state.to_variables()
+  if current.adam is not None and state.adam is None:
+    raise mapping.MappingError(
+        "the session's graph has Adam state but no optimizer state was "
+        "given; pass the optimizer so no variable is left stale")
+  missing = sorted(set(values) - set(variables))
+  if missing:
+    raise mapping.MappingError(f"the session's graph lacks {missing}")
+  legacy_graph.load(session, variables, values)
+  return state

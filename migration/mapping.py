@@ -1,0 +1,209 @@
+"""Legacy variables <-> TF2 weights: one table per GRU, used both ways.
+
+Each row says where a legacy variable lives in this project's TF2 cell (a
+weight of its own, same shape) and in a stock `keras.layers.GRU(
+reset_after=False)` cell (a column block of `kernel`, `recurrent_kernel` or
+`bias`, in Keras's gate order [z, r, h]), and whether it is negated there.
+
+Why negate: the Data Blogger GRU mixes h' = (1 - z) * h + z * h~, Keras
+h' = z' * h + (1 - z') * h~. With z' = 1 - z = 1 - sigmoid(a) = sigmoid(-a),
+Keras's update gate is the Data Blogger one with its weights and bias
+negated (the first Adam moment is negated with them; the second is not).
+Negation flips a sign bit, so it is exact both ways. The tutorial GRU mixes
+as Keras does and only needs its gates reordered ([f, i, c] = [z, r, h]).
+
+A conversion is a list of `Placement`s (legacy name -> model variable,
+slice, negation) built from these tables; the same list moves weights and
+optimizer slots in either direction, and every element of every model
+variable must be covered exactly once, so nothing is lost or invented.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from migration import spec as spec_lib
+
+TF2 = "tf2"        # this project's layers (tf2/)
+KERAS = "keras"    # stock Keras layers only
+TARGETS = (TF2, KERAS)
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+  legacy: str      # the variable's name inside its scope
+  tf2: str         # the weight's name in this project's cell
+  keras: str       # stock GRUCell weight
+  gate: int        # column block in Keras's [z, r, h]; None: whole weight
+  negate: bool = False
+
+
+SCAN_GRU = (
+    # legacy  TF2    stock Keras GRU(reset_after=False)
+    Row("Wz", "Wz", "kernel", 0, negate=True),
+    Row("Wr", "Wr", "kernel", 1),
+    Row("Wh", "Wh", "kernel", 2),
+    Row("Uz", "Uz", "recurrent_kernel", 0, negate=True),
+    Row("Ur", "Ur", "recurrent_kernel", 1),
+    Row("Uh", "Uh", "recurrent_kernel", 2),
+    Row("bz", "bz", "bias", 0, negate=True),
+    Row("br", "br", "bias", 1),
+    Row("bh", "bh", "bias", 2),
+)
+
+LOOP_GRU = (
+    Row("forget_gate_wf", "forget_gate_wf", "kernel", 0),
+    Row("input_gate_wi", "input_gate_wi", "kernel", 1),
+    Row("control_gate_wc", "control_gate_wc", "kernel", 2),
+    Row("forget_gate_wf_1", "forget_gate_uf", "recurrent_kernel", 0),
+    Row("input_gate_ui", "input_gate_ui", "recurrent_kernel", 1),
+    Row("control_gate_uc", "control_gate_uc", "recurrent_kernel", 2),
+    Row("forget_gate_bias", "forget_gate_bias", "bias", 0),
+    Row("input_gate_bias", "input_gate_bias", "bias", 1),
+    Row("control_gate_bias", "control_gate_bias", "bias", 2),
+)
+
+ADDITION_HEAD = (  # PerSequenceDense or keras.layers.Dense
+    Row("Variable", "kernel", "kernel", None),
+    Row("Variable_1", "bias", "bias", None),
+)
+
+CLASSIFIER_HEAD = (  # keras.layers.Dense
+    Row("classifier/softmax_w", "kernel", "kernel", None),
+    Row("classifier/softmax_b", "bias", "bias", None),
+)
+
+# Layer names in the converted models (migration/models.py).
+GRU_LAYER = "gru"
+BIGRU_LAYER = "bigru"
+HEAD_LAYER = {spec_lib.ADDITION: "output", spec_lib.CLASSIFIER: "classifier"}
+
+
+class MappingError(ValueError):
+  """A model does not fit the legacy variables (the message says how)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Placement:
+  """Where one legacy variable lives in a model."""
+  legacy: str
+  variable: object          # the model's keras.Variable
+  index: tuple              # numpy index into it (() for all of it)
+  negate: bool
+
+
+def gru_rows(spec):
+  if spec.family == spec_lib.SCAN:
+    return SCAN_GRU
+  return tuple(r for r in LOOP_GRU
+               if spec.reset_gate or not r.legacy.startswith("input_gate"))
+
+
+def _weights_by_name(layer):
+  return {w.name: w for w in layer.weights}
+
+
+def _gru_cells(model, spec):
+  """(scope, cell) for each direction, in the legacy order."""
+  if spec.bidirectional:
+    bi = model.get_layer(BIGRU_LAYER)
+    return list(zip(spec.scopes, (bi.forward_layer.cell,
+                                  bi.backward_layer.cell)))
+  return [(spec.scopes[0], model.get_layer(GRU_LAYER).cell)]
+
+
+def placements(spec, model, target):
+  """Every legacy variable's place in `model` (built for `spec`, `target`)."""
+  if target not in TARGETS:
+    raise MappingError(f"target must be one of {TARGETS}, got {target!r}")
+  result = []
+  units = spec.units
+  for scope, cell in _gru_cells(model, spec):
+    weights = _weights_by_name(cell)
+    for row in gru_rows(spec):
+      name = f"{scope}/{row.legacy}" if scope else row.legacy
+      if target == TF2:
+        result.append(Placement(name, _get(weights, row.tf2, cell), (),
+                                False))
+      else:
+        block = slice(row.gate * units, (row.gate + 1) * units)
+        index = (block,) if row.keras == "bias" else (slice(None), block)
+        result.append(Placement(name, _get(weights, row.keras, cell), index,
+                                row.negate))
+  if spec.head:
+    head = model.get_layer(HEAD_LAYER[spec.head])
+    weights = _weights_by_name(head)
+    rows = (ADDITION_HEAD if spec.head == spec_lib.ADDITION else
+            CLASSIFIER_HEAD)
+    for row in rows:
+      result.append(Placement(row.legacy,
+                              _get(weights, row.tf2 if target == TF2 else
+                                   row.keras, head), (), False))
+  _check_coverage(result, spec)
+  return result
+
+
+def _get(weights, name, layer):
+  if name not in weights:
+    raise MappingError(f"layer {layer.name!r} has no weight {name!r} (it "
+                       f"has {sorted(weights)})")
+  return weights[name]
+
+
+def _check_coverage(result, spec):
+  """Every element of every model variable is placed exactly once."""
+  shapes = spec.shapes()
+  coverage = {}
+  for p in result:
+    var = p.variable
+    covered = coverage.setdefault(id(var), (var, np.zeros(var.shape,
+                                                          np.int32)))[1]
+    region = covered[p.index]
+    if region.shape != shapes[p.legacy]:
+      raise MappingError(
+          f"{p.legacy!r} {shapes[p.legacy]} does not fit {var.path!r}"
+          f"{list(p.index) or ''} of shape {region.shape}")
+    covered[p.index] += 1
+  for var, covered in coverage.values():
+    if (covered != 1).any():
+      raise MappingError(
+          f"weight {var.path!r} is not covered exactly once by the legacy "
+          f"variables (counts {sorted(set(covered.ravel().tolist()))})")
+
+
+def to_model(values, placements_, slot_of=None, second_moment=False):
+  """Writes legacy arrays into the placed model variables (or their slots).
+
+  Args:
+    values: {legacy name: array}.
+    placements_: from `placements()`.
+    slot_of: if given, a function mapping a model variable to the optimizer
+      slot to write instead.
+    second_moment: the slot is Adam's v, which is never negated.
+  """
+  arrays = {}
+  for p in placements_:
+    target = slot_of(p.variable) if slot_of else p.variable
+    key = id(target)
+    if key not in arrays:
+      arrays[key] = (target, np.empty(tuple(target.shape),
+                                      np.dtype(target.dtype)))
+    value = np.asarray(values[p.legacy])
+    if value.dtype != arrays[key][1].dtype:
+      raise MappingError(f"{p.legacy!r} is {value.dtype}; the model's "
+                         f"{target.path!r} is {arrays[key][1].dtype}")
+    arrays[key][1][p.index] = -value if (p.negate and not second_moment) \
+        else value
+  for target, array in arrays.values():
+    target.assign(array)
+
+
+def from_model(placements_, slot_of=None, second_moment=False):
+  """{legacy name: array} read from the placed model variables (or slots)."""
+  values = {}
+  for p in placements_:
+    source = slot_of(p.variable) if slot_of else p.variable
+    array = np.asarray(source.numpy())[p.index]
+    values[p.legacy] = np.ascontiguousarray(
+        -array if (p.negate and not second_moment) else array)
+  return values

@@ -1,0 +1,148 @@
+"""TF1 Adam state <-> TF2 optimizers.
+
+TF1's `AdamOptimizer` stores, per variable, `<var>/Adam` (the first moment
+m) and `<var>/Adam_1` (the second moment v), and for the whole optimizer the
+float32 scalars `beta1_power` and `beta2_power`: beta ** (steps + 1), each a
+running float32 product. It stores neither a step counter nor its
+hyperparameters.
+
+Targets:
+  * `tf2.TF1Adam` takes all of it as is (slots moved through the same
+    placements as the weights, beta powers copied), so a run resumed in TF2
+    continues the legacy trajectory bit for bit.
+  * stock `keras.optimizers.Adam` keeps m and v per variable and a step
+    counter `iterations`; the steps are recovered exactly from beta1_power
+    by replaying TF1's float32 product. Keras's arithmetic then differs
+    (see `tf2/optimizers.py`), so the trajectory continues to rounding.
+
+Adam's first moment follows the weights through negation (the gradient of
+-W is -dL/dW); the second moment does not (its square is unchanged).
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+
+from migration import mapping
+import tf2
+
+DEFAULT_BETA_1 = 0.9
+DEFAULT_BETA_2 = 0.999
+MAX_STEPS = 10_000_000
+_FLOAT32_TINY = np.finfo(np.float32).tiny
+
+
+class OptimizerStateError(ValueError):
+  """The optimizer state is inconsistent (the message says how)."""
+
+
+@dataclasses.dataclass
+class AdamState:
+  """TF1 Adam's state in legacy terms."""
+  m: dict              # {legacy name: first moment}
+  v: dict              # {legacy name: second moment}
+  beta1_power: np.float32
+  beta2_power: np.float32
+
+  def to_variables(self):
+    """{checkpoint name: value}, as TF1's Saver names them."""
+    values = {f"{n}/Adam": a for n, a in self.m.items()}
+    values.update({f"{n}/Adam_1": a for n, a in self.v.items()})
+    values["beta1_power"] = np.float32(self.beta1_power)
+    values["beta2_power"] = np.float32(self.beta2_power)
+    return values
+
+  @classmethod
+  def from_variables(cls, values, names):
+    return cls(m={n: values[f"{n}/Adam"] for n in names},
+               v={n: values[f"{n}/Adam_1"] for n in names},
+               beta1_power=np.float32(values["beta1_power"]),
+               beta2_power=np.float32(values["beta2_power"]))
+
+
+def _times(power, beta):
+  """power * beta in float32, as TensorFlow's CPU kernels compute it: they
+  flush subnormal results to zero (beta1_power reaches 0.0 after ~830
+  steps, where IEEE arithmetic would linger in subnormals)."""
+  power = np.float32(power * beta)
+  return power if power >= _FLOAT32_TINY else np.float32(0.0)
+
+
+def beta_power(beta, steps):
+  """TF1's accumulator after `steps` updates: beta ** (steps + 1), as a
+  float32 running product."""
+  beta = np.float32(beta)
+  power = beta
+  for _ in range(steps):
+    power = _times(power, beta)
+  return power
+
+
+def steps_from_beta_powers(beta1_power, beta2_power, beta_1=DEFAULT_BETA_1,
+                           beta_2=DEFAULT_BETA_2):
+  """The number of updates behind TF1's beta powers, found exactly."""
+  beta1, beta2 = np.float32(beta_1), np.float32(beta_2)
+  want1, want2 = np.float32(beta1_power), np.float32(beta2_power)
+  p1, p2 = beta1, beta2
+  # Both products only fall; beta1's reaches 0 after ~1000 steps in float32,
+  # after which beta2's alone tells the steps.
+  for steps in range(MAX_STEPS):
+    if p1 == want1 and p2 == want2:
+      return steps
+    if p1 < want1 or p2 < want2:
+      break
+    p1, p2 = _times(p1, beta1), _times(p2, beta2)
+  raise OptimizerStateError(
+      f"beta1_power={beta1_power!r} and beta2_power={beta2_power!r} are not "
+      f"TF1 Adam's accumulators for beta_1={beta_1}, beta_2={beta_2} after "
+      "any number of steps (the legacy run used other betas?)")
+
+
+def _slot_lookup(optimizer):
+  def slot(kind):
+    slots = optimizer._momentums if kind == "m" else optimizer._velocities  # pylint: disable=protected-access
+    return lambda var: slots[optimizer._get_variable_index(var)]  # pylint: disable=protected-access
+  return slot
+
+
+def to_optimizer(state, placements, model, target,
+                 learning_rate=0.001, beta_1=DEFAULT_BETA_1,
+                 beta_2=DEFAULT_BETA_2, epsilon=1e-8):
+  """A built TF2 optimizer holding `state`, for `model`'s variables."""
+  steps = steps_from_beta_powers(state.beta1_power, state.beta2_power,
+                                 beta_1, beta_2)
+  if target == mapping.TF2:
+    optimizer = tf2.TF1Adam(learning_rate, beta_1, beta_2, epsilon)
+  else:
+    optimizer = keras.optimizers.Adam(learning_rate, beta_1, beta_2, epsilon)
+  optimizer.build(model.trainable_variables)
+  slot = _slot_lookup(optimizer)
+  mapping.to_model(state.m, placements, slot_of=slot("m"))
+  mapping.to_model(state.v, placements, slot_of=slot("v"), second_moment=True)
+  optimizer.iterations.assign(steps)
+  if target == mapping.TF2:
+    optimizer.beta1_power.assign(np.float32(state.beta1_power))
+    optimizer.beta2_power.assign(np.float32(state.beta2_power))
+  return optimizer
+
+
+def from_optimizer(optimizer, placements):
+  """`AdamState` read from a built TF1Adam or keras.optimizers.Adam."""
+  if not isinstance(optimizer, (tf2.TF1Adam, keras.optimizers.Adam)):
+    raise OptimizerStateError(
+        f"only Adam state converts to TF1 Adam; got {type(optimizer).__name__}")
+  if not optimizer.built:
+    raise OptimizerStateError("the optimizer holds no state (never built)")
+  slot = _slot_lookup(optimizer)
+  if isinstance(optimizer, tf2.TF1Adam):
+    powers = (np.float32(optimizer.beta1_power.numpy()),
+              np.float32(optimizer.beta2_power.numpy()))
+  else:
+    steps = int(optimizer.iterations.numpy())
+    powers = (beta_power(optimizer.beta_1, steps),
+              beta_power(optimizer.beta_2, steps))
+  return AdamState(m=mapping.from_model(placements, slot_of=slot("m")),
+                   v=mapping.from_model(placements, slot_of=slot("v"),
+                                        second_moment=True),
+                   beta1_power=powers[0], beta2_power=powers[1])

@@ -1,0 +1,110 @@
+"""Reading and writing TF1 checkpoints of the legacy models.
+
+Reading uses TensorFlow's own readers (`tf.train.load_checkpoint`); nothing
+parses checkpoint files by hand. Writing uses TensorFlow's own `SaveV2` op,
+the one `tf.compat.v1.train.Saver` runs, so the legacy graph restores the
+result with a plain `Saver`.
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from migration import files
+from migration import optimizer_state
+from migration import spec as spec_lib
+
+TF2_OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+
+class CheckpointError(ValueError):
+  """The checkpoint cannot be used (the message says why)."""
+
+
+@dataclasses.dataclass
+class LegacyState:
+  """A legacy model's variables (and TF1 Adam state, if any)."""
+  spec: spec_lib.ModelSpec
+  values: dict                  # {model variable name: array}
+  adam: optimizer_state.AdamState = None
+
+  def to_variables(self):
+    """{checkpoint name: value}: model variables, then Adam's."""
+    out = dict(self.values)
+    if self.adam is not None:
+      out.update(self.adam.to_variables())
+    return out
+
+  @classmethod
+  def from_variables(cls, values):
+    """Detects the model in {checkpoint name: value} and checks it."""
+    values = {n: np.asarray(v) for n, v in values.items()}
+    spec, has_adam = spec_lib.detect(
+        {n: v.shape for n, v in values.items()},
+        {n: v.dtype.name for n, v in values.items()})
+    check_finite(values)
+    names = spec.variable_names()
+    adam = (optimizer_state.AdamState.from_variables(values, names)
+            if has_adam else None)
+    return cls(spec, {n: values[n] for n in names}, adam)
+
+
+def check_finite(values):
+  for name, value in values.items():
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
+      bad = int(np.size(value) - np.isfinite(value).sum())
+      raise CheckpointError(f"variable {name!r} holds {bad} NaN or Inf "
+                            "value(s); refusing to convert it")
+
+
+def read(prefix):
+  """The `LegacyState` in the TF1 checkpoint at `prefix`.
+
+  Args:
+    prefix: the checkpoint prefix (as `Saver.save` returns it), or a folder
+      whose `checkpoint` file names one.
+
+  Raises:
+    FileNotFoundError: no checkpoint there.
+    CheckpointError: unreadable, truncated or corrupted; a TF2 object-based
+      checkpoint; NaN or Inf values.
+    spec.SpecError: not one of the legacy models.
+  """
+  if os.path.isdir(prefix):
+    latest = tf.train.latest_checkpoint(prefix)
+    if latest is None:
+      raise FileNotFoundError(f"--input: no TF1 checkpoint in folder "
+                              f"{prefix!r}")
+    prefix = latest
+  if not files.checkpoint_exists(prefix):
+    raise FileNotFoundError(
+        f"--input: no TF1 checkpoint at {prefix!r} (no {prefix}.index)")
+  try:
+    reader = tf.train.load_checkpoint(prefix)
+    shapes = reader.get_variable_to_shape_map()
+    if TF2_OBJECT_GRAPH_KEY in shapes:
+      raise CheckpointError(
+          f"{prefix!r} is a TF2 object-based checkpoint, not a TF1 one; "
+          "convert from the TF2 model's .keras file instead")
+    values = {name: reader.get_tensor(name) for name in sorted(shapes)}
+  except (tf.errors.OpError, IndexError, RuntimeError) as e:
+    # The reader raises OpErrors, or IndexError for short reads.
+    detail = getattr(e, "message", str(e)).strip()
+    raise CheckpointError(f"cannot read TF1 checkpoint {prefix!r}: it is "
+                          f"truncated or corrupted ({detail})") from e
+  return LegacyState.from_variables(values)
+
+
+def write(state, prefix, overwrite=False, inputs=()):
+  """Writes `state` as a TF1 checkpoint at `prefix`, atomically."""
+  files.check_output(prefix, overwrite, is_checkpoint=True, inputs=inputs)
+  variables = state.to_variables()
+  check_finite(variables)
+  names = sorted(variables)
+  with files.atomic_checkpoint(prefix) as tmp:
+    tf.raw_ops.SaveV2(
+        prefix=tmp, tensor_names=names, shape_and_slices=[""] * len(names),
+        tensors=[tf.constant(variables[n]) for n in names])
+  return prefix

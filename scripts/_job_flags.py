@@ -1,0 +1,77 @@
+"""The flags the legacy and TF2 versions of a job share.
+
+Each script defines them once at import (absl flags are process-global) and
+turns them into its job's Config; TF2 scripts add their own flags beside.
+"""
+
+import types
+
+from absl import flags
+
+
+def define_addition_flags(defaults, output_dir):
+  """--seed --epochs --bits --hidden_size --output_dir for the addition job."""
+  return types.SimpleNamespace(
+      seed=flags.DEFINE_integer(
+          "seed", defaults.seed, "Seeds numpy's data generator and the "
+          "initializers.", lower_bound=0),
+      epochs=flags.DEFINE_integer("epochs", defaults.epochs,
+                                  "Full-batch training epochs.",
+                                  lower_bound=1),
+      bits=flags.DEFINE_integer("bits", defaults.num_bits,
+                                "Bits per training number (time steps).",
+                                lower_bound=2),
+      hidden_size=flags.DEFINE_integer("hidden_size", defaults.hidden_size,
+                                       "GRU hidden size.", lower_bound=1),
+      output_dir=flags.DEFINE_string(
+          "output_dir", output_dir, "Folder for the checkpoint, loss plot "
+          "and TensorBoard summaries."))
+
+
+def addition_settings(holders):
+  """The addition Config's keyword arguments from the shared flags."""
+  return dict(seed=holders.seed.value, epochs=holders.epochs.value,
+              num_bits=holders.bits.value,
+              hidden_size=holders.hidden_size.value)
+
+
+def define_classifier_flags(defaults, output_dir, model_help):
+  """The classifier job's flags."""
+  holders = types.SimpleNamespace(
+      model=flags.DEFINE_enum("model", defaults.model, ("gru", "bigru"),
+                              model_help),
+      reset_gate=flags.DEFINE_bool(
+          "reset_gate", defaults.reset_gate,
+          "Use the reset gate; --noreset_gate is the tutorial's section "
+          "3.4."),
+      epochs=flags.DEFINE_integer("epochs", defaults.epochs,
+                                  "Training epochs.", lower_bound=1),
+      batch_size=flags.DEFINE_integer("batch_size", defaults.batch_size,
+                                      "Minibatch size.", lower_bound=1),
+      hidden_dim=flags.DEFINE_integer("hidden_dim", defaults.hidden_dim,
+                                      "GRU hidden size.", lower_bound=1),
+      learning_rate=flags.DEFINE_float("learning_rate",
+                                       defaults.learning_rate,
+                                       "Adam's learning rate (> 0)."),
+      seed=flags.DEFINE_integer(
+          "seed", defaults.seed,
+          "Seeds the split, shuffling and initializers.", lower_bound=0),
+      mnist_npz=flags.DEFINE_string(
+          "mnist_npz", None, "A local mnist.npz (x_train, y_train, x_test, "
+          "y_test) to use instead of the bundled digits."),
+      output_dir=flags.DEFINE_string(
+          "output_dir", output_dir,
+          "Folder for the checkpoint, plot and TensorBoard logs."))
+  flags.register_validator("learning_rate", lambda value: value > 0,
+                           message="--learning_rate must be > 0.")
+  return holders
+
+
+def classifier_settings(holders):
+  """The classifier Config's keyword arguments from the shared flags."""
+  return dict(seed=holders.seed.value, epochs=holders.epochs.value,
+              batch_size=holders.batch_size.value,
+              hidden_dim=holders.hidden_dim.value, model=holders.model.value,
+              reset_gate=holders.reset_gate.value,
+              learning_rate=holders.learning_rate.value,
+              mnist_npz=holders.mnist_npz.value)
