@@ -14,7 +14,7 @@ setuptools.setup(
                  "checkpoint conversion for two hand-written TensorFlow 1 "
                  "GRUs."),
     python_requires=">=3.11",
-    packages=["legacy", "tf2", "migration", "scripts"],
+    packages=["legacy", "tf2", "migration", "benchmarks", "scripts"],
     install_requires=[
         "tensorflow==2.21.0",
         "keras==3.15.1",
@@ -39,6 +39,9 @@ setuptools.setup(
             "gru-tf2-classifier=scripts.tf2_classifier:run",
             "gru-convert-checkpoint=scripts.convert_checkpoint:run",
             "gru-demo=scripts.demo:run",
+            "gru-verify-equivalence=scripts.verify_equivalence:run",
+            "gru-regenerate-goldens=scripts.regenerate_goldens:run",
+            "gru-benchmark=scripts.benchmark:run",
         ],
     },
 )

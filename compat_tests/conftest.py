@@ -1,8 +1,10 @@
 """Test-session setup: quiet TensorFlow start-up, shared fixtures."""
 
-import scripts  # pylint: disable=unused-import  (loads TensorFlow quietly)
-
 import pytest
+
+import scripts
+
+scripts.import_tensorflow_quietly()
 
 
 @pytest.fixture

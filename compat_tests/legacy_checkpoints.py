@@ -12,16 +12,15 @@ _v1 = tf.compat.v1
 S = spec_lib.ModelSpec
 
 SPECS = {
-    "scan": S("scan", 5, 3, "float64"),
     "scan_float32": S("scan", 4, 3, "float32"),
     "scan_addition": S("scan", 6, 2, "float64", head="addition",
                        head_units=1),
     "loop": S("loop", 5, 3, "float32"),
-    "loop_float64": S("loop", 3, 2, "float64"),
     "loop_no_reset": S("loop", 5, 3, "float32", reset_gate=False),
     "loop_classifier": S("loop", 5, 8, "float32", head="classifier",
                          head_units=10),
     "bigru": S("loop", 4, 3, "float32", bidirectional=True),
+    "bigru_float64": S("loop", 3, 2, "float64", bidirectional=True),
     "bigru_no_reset_classifier": S("loop", 4, 3, "float32", reset_gate=False,
                                    bidirectional=True, head="classifier",
                                    head_units=6),

@@ -32,7 +32,10 @@ def test_max_ulp_diff_counts_representable_steps(dtype):
 def test_max_abs_diff_and_compare():
   c = compare.compare(np.float32([1, 2]), np.float32([1, 2.5]))
   assert not c.bitwise and c.max_abs == 0.5 and c.max_ulp == 2**21
-  assert c.within(0.5) and not c.within(0.25)
+  # Bounds scale with max(1, max |reference|) = 2.5: 0.5 is 0.2 of it.
+  assert c.scale == 2.5 and c.within(0.2) and not c.within(0.19)
+  small = compare.compare(np.float32([0.1]), np.float32([0.2]))
+  assert small.scale == 1.0 and not small.within(0.09)
   assert compare.compare(np.zeros(3), np.zeros(3)).within(0.0)
   with pytest.raises(ValueError, match="dtypes differ"):
     compare.compare(np.float32([1]), np.float64([1]))

@@ -16,13 +16,13 @@ def test_demo_shows_agreement(tmp_path):
   lines = []
   config = addition_job.Config(epochs=100)
   result = demo.run(str(tmp_path), config, log=lines.append)
-  assert demo.check(result, tolerances.STOCK_KERAS_HEAD.float64) == []
+  assert demo.check(result, tolerances.STOCK_KERAS.float64) == []
   by_model = {(r.model, r.data): r for r in result.rows}
   for data in ("test set", "query"):
     assert by_model[("TF2 (this project)", data)].comparison.bitwise
     assert by_model[("legacy (TF1 graph)", data)].comparison.bitwise
     keras_row = by_model[("stock Keras", data)]
-    assert keras_row.comparison.within(tolerances.STOCK_KERAS_HEAD.float64)
+    assert keras_row.comparison.within(tolerances.STOCK_KERAS.float64)
   assert len(set(result.predictions.values())) == 1
   assert any(l.startswith("model ") and "bitwise" in l for l in lines)
   with open(result.files["plot"], "rb") as f:

@@ -102,11 +102,10 @@ class TestLayout:
 class TestShapesAndOptions:
 
   @pytest.mark.parametrize("kind", sorted(LAYERS))
-  @pytest.mark.parametrize("fused", [False, True])
   @pytest.mark.parametrize("return_sequences", [False, True])
   @pytest.mark.parametrize("return_state", [False, True])
-  def test_output_shapes(self, kind, fused, return_sequences, return_state):
-    layer = LAYERS[kind](fused=fused, return_sequences=return_sequences,
+  def test_output_shapes(self, kind, return_sequences, return_state):
+    layer = LAYERS[kind](return_sequences=return_sequences,
                          return_state=return_state)
     out = layer(inputs())
     outputs = out if return_state else [out]
@@ -162,22 +161,11 @@ class TestShapesAndOptions:
       assert_bitwise(a, b)
 
   @pytest.mark.parametrize("kind", sorted(LAYERS))
-  @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-  def test_fused_path_within_bound(self, kind, dtype):
-    name = np.dtype(dtype).name
-    ref = built(kind, return_sequences=True, dtype=name)
-    fused = built(kind, return_sequences=True, dtype=name, fused=True)
-    c = compare.compare(fused(inputs(time=50, dtype=dtype)),
-                        ref(inputs(time=50, dtype=dtype)))
-    assert c.within(tolerances.FUSED.for_dtype(dtype)), c
-
-  @pytest.mark.parametrize("kind", sorted(LAYERS))
-  def test_xla_compiles_both_paths(self, kind):
-    for fused in (False, True):
-      layer = built(kind, return_sequences=True, fused=fused)
-      x = tf.constant(inputs())
-      c = compare.compare(tf.function(layer, jit_compile=True)(x), layer(x))
-      assert c.within(tolerances.XLA.float32), c
+  def test_xla_compiles_the_layer(self, kind):
+    layer = built(kind, return_sequences=True)
+    x = tf.constant(inputs())
+    c = compare.compare(tf.function(layer, jit_compile=True)(x), layer(x))
+    assert c.within(tolerances.XLA.float32), c
 
 
 class TestMasking:
@@ -266,20 +254,19 @@ class TestBidirectional:
 class TestSerialization:
 
   @pytest.mark.parametrize("kind", sorted(LAYERS))
-  @pytest.mark.parametrize("fused", [False, True])
-  def test_config_round_trip(self, kind, fused):
-    layer = LAYERS[kind](fused=fused, return_sequences=True,
-                         go_backwards=True, dtype="float64")
+  def test_config_round_trip(self, kind):
+    layer = LAYERS[kind](return_sequences=True, go_backwards=True,
+                         dtype="float64")
     config = layer.get_config()
     clone = type(layer).from_config(config)
     assert clone.get_config() == config
-    assert clone.fused is fused
+    assert clone.go_backwards and clone.dtype == "float64"
 
   def make_model(self):
     inputs_ = keras.Input((None, 2))
     x = keras.layers.Bidirectional(tf2.LoopGRU(4, return_sequences=True))(
         inputs_)
-    x = tf2.ScanGRU(3, return_sequences=True, fused=True)(x)
+    x = tf2.ScanGRU(3, return_sequences=True)(x)
     x = tf2.LegacyBidirectional(tf2.LoopGRU(2, reset_gate=False,
                                             return_sequences=True))(x)
     x = tf2.PerSequenceDense(1)(x)
@@ -316,7 +303,6 @@ class TestBadInput:
       (lambda: tf2.ScanGRU(0), "`units` must be an integer >= 1"),
       (lambda: tf2.LoopGRU(2.5), "`units`"),
       (lambda: tf2.LoopGRU(3, reset_gate="no"), "`reset_gate` must be a bool"),
-      (lambda: tf2.ScanGRU(3, fused=1), "`fused` must be a bool"),
       (lambda: tf2.PerSequenceDense(0), "`units`"),
   ])
   def test_bad_constructor_arguments(self, make, match):

@@ -51,7 +51,9 @@ def build(spec, target):
                            name=mapping.GRU_LAYER)
   inputs = keras.Input((None, spec.input_dim), dtype=dtype, name="input")
   if spec.bidirectional:
-    gru = keras.layers.Bidirectional(gru, name=mapping.BIGRU_LAYER)
+    # Bidirectional casts its output to its own dtype: give it the model's.
+    gru = keras.layers.Bidirectional(gru, name=mapping.BIGRU_LAYER,
+                                     dtype=dtype)
   outputs = gru(inputs)
   if spec.head == spec_lib.ADDITION:
     name = mapping.HEAD_LAYER[spec.head]

@@ -1,7 +1,8 @@
 """Command-line entry points (absl apps) over the library's job functions.
 
-Importing this package loads TensorFlow with its C++ start-up noise filtered
-(oneDNN and CUDA probing lines), before any script imports TensorFlow.
+Scripts define their flags without importing TensorFlow, so `--help` and
+flag errors answer at once; `run(main)` then loads TensorFlow with its C++
+start-up noise filtered (oneDNN and CUDA probing lines) before `main` runs.
 TensorFlow 2.21 logs those lines through abseil before abseil's logging is
 initialized, and abseil then ignores every threshold, TF_CPP_MIN_LOG_LEVEL
 included. So the package captures file descriptor 2 while TensorFlow loads
@@ -12,6 +13,7 @@ otherwise print its INFO lines). Set TF_CPP_MIN_LOG_LEVEL=0 to see every
 line.
 """
 
+import importlib
 import os
 import re
 import sys
@@ -33,14 +35,19 @@ def _keep(line, min_level):
   return not match or _SEVERITY[match.group(1)] >= min_level
 
 
-def _import_tensorflow_quietly():
-  """Imports TensorFlow, applying TF_CPP_MIN_LOG_LEVEL to all its logs."""
+def _min_log_level():
+  """TF_CPP_MIN_LOG_LEVEL as an int; 0 (show all) when unset or malformed."""
   try:
-    min_level = int(os.environ["TF_CPP_MIN_LOG_LEVEL"])
+    return int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
   except ValueError:
-    min_level = 0
+    return 0
+
+
+def import_tensorflow_quietly():
+  """Imports TensorFlow, applying TF_CPP_MIN_LOG_LEVEL to all its logs."""
+  min_level = _min_log_level()
   if min_level < 1 or "tensorflow" in sys.modules:
-    import tensorflow  # pylint: disable=g-import-not-at-top,unused-import
+    importlib.import_module("tensorflow")
     return
   _import_with_stderr_filtered(min_level)
   python_levels = ["INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -56,7 +63,7 @@ def _import_with_stderr_filtered(min_level):
     os.dup2(captured.fileno(), 2)
     failed = True
     try:
-      import tensorflow  # pylint: disable=g-import-not-at-top,unused-import,redefined-outer-name
+      importlib.import_module("tensorflow")
       failed = False
     finally:
       sys.stderr.flush()
@@ -70,9 +77,6 @@ def _import_with_stderr_filtered(min_level):
         sys.stderr.flush()
 
 
-_import_tensorflow_quietly()
-
-
 def run(main):
   """`absl.app.run(main)`, with absl's own logging at the same level.
 
@@ -84,10 +88,12 @@ def run(main):
   """
   from absl import app  # pylint: disable=g-import-not-at-top
   from absl import flags  # pylint: disable=g-import-not-at-top
-  try:
-    min_level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
-  except ValueError:
-    min_level = 0
+  min_level = _min_log_level()
   if min_level >= 1:
     flags.FLAGS.verbosity = -min(min_level, 3)  # -1 WARNING ... -3 FATAL
-  app.run(main)
+
+  def main_with_tensorflow(argv):
+    import_tensorflow_quietly()
+    return main(argv)
+
+  app.run(main_with_tensorflow)

@@ -29,7 +29,6 @@ from absl import app
 from absl import flags
 
 import scripts
-from migration import convert
 from migration import mapping
 from migration import spec as spec_lib
 
@@ -53,6 +52,8 @@ _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing "
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # Imported after flag parsing: --help and flag errors stay instant.
+  from migration import convert  # pylint: disable=g-import-not-at-top
   try:
     report = convert.convert_path(_INPUT.value, _OUTPUT.value,
                                   target=_TARGET.value, family=_FAMILY.value,

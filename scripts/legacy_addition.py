@@ -14,10 +14,10 @@ from absl import app
 from absl import flags
 
 import scripts
+from legacy import job_configs
 from scripts import _job_flags
-from legacy import addition_job
 
-_FLAGS = _job_flags.define_addition_flags(addition_job.Config(),
+_FLAGS = _job_flags.define_addition_flags(job_configs.AdditionConfig(),
                                           "runs/legacy_addition")
 flags.adopt_module_key_flags(_job_flags)
 
@@ -25,6 +25,8 @@ flags.adopt_module_key_flags(_job_flags)
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # Imported after flag parsing: --help and flag errors stay instant.
+  from legacy import addition_job  # pylint: disable=g-import-not-at-top
   config = addition_job.Config(**_job_flags.addition_settings(_FLAGS))
   result = addition_job.train(config, output_dir=_FLAGS.output_dir.value)
   # The source prints the answer alone on its line.

@@ -15,11 +15,11 @@ from absl import app
 from absl import flags
 
 import scripts
+from legacy import job_configs
 from scripts import _job_flags
-from legacy import classifier_job
 
 _FLAGS = _job_flags.define_classifier_flags(
-    classifier_job.Config(), "runs/legacy_classifier",
+    job_configs.ClassifierConfig(), "runs/legacy_classifier",
     "A GRU, or a BiGRU (the tutorial's section 3.5).")
 flags.adopt_module_key_flags(_job_flags)
 
@@ -27,6 +27,8 @@ flags.adopt_module_key_flags(_job_flags)
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # Imported after flag parsing: --help and flag errors stay instant.
+  from legacy import classifier_job  # pylint: disable=g-import-not-at-top
   config = classifier_job.Config(**_job_flags.classifier_settings(_FLAGS))
   try:
     result = classifier_job.train(config,

@@ -15,22 +15,26 @@ from absl import app
 from absl import flags
 
 import scripts
+from legacy import job_configs
 from scripts import _job_flags
-from tf2 import addition_job
 
-_DEFAULTS = addition_job.Config()
-_FLAGS = _job_flags.define_addition_flags(_DEFAULTS, "runs/tf2_addition")
+_FLAGS = _job_flags.define_addition_flags(job_configs.AdditionConfig(),
+                                          "runs/tf2_addition")
+# The TF2 options' defaults are tf2.addition_job.Config's (importing tf2
+# would load TensorFlow before the flags are parsed).
 _EXACT = flags.DEFINE_bool(
-    "exact", _DEFAULTS.exact,
+    "exact", False,
     "Run the reference path (bitwise equal to the legacy graph) instead of "
     "the fast path.")
 _OPTIMIZER = flags.DEFINE_enum(
-    "optimizer", _DEFAULTS.optimizer, addition_job.OPTIMIZERS,
+    "optimizer", "tf1", ("tf1", "keras"),
     "tf1: TF1Adam, TF1's Adam arithmetic bit for bit; keras: stock "
     "keras.optimizers.Adam with TF1's hyperparameters.")
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # Imported after flag parsing: --help and flag errors stay instant.
+  from tf2 import addition_job  # pylint: disable=g-import-not-at-top
   config = addition_job.Config(**_job_flags.addition_settings(_FLAGS),
                                exact=_EXACT.value, optimizer=_OPTIMIZER.value)
   result = addition_job.train(config, output_dir=_FLAGS.output_dir.value)

@@ -16,23 +16,21 @@ from absl import app
 from absl import flags
 
 import scripts
+from legacy import job_configs
 from scripts import _job_flags
-from tf2 import classifier_job
 
-_DEFAULTS = classifier_job.Config()
 _FLAGS = _job_flags.define_classifier_flags(
-    _DEFAULTS, "runs/tf2_classifier",
+    job_configs.ClassifierConfig(), "runs/tf2_classifier",
     "A GRU, or a BiGRU (keras.layers.Bidirectional).")
-_FUSED = flags.DEFINE_bool("fused", _DEFAULTS.fused,
-                           "Use the GRU's fused (faster) path.")
 flags.adopt_module_key_flags(_job_flags)
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  config = classifier_job.Config(**_job_flags.classifier_settings(_FLAGS),
-                                 fused=_FUSED.value)
+  # Imported after flag parsing: --help and flag errors stay instant.
+  from tf2 import classifier_job  # pylint: disable=g-import-not-at-top
+  config = classifier_job.Config(**_job_flags.classifier_settings(_FLAGS))
   try:
     result = classifier_job.train(config,
                                   output_dir=_FLAGS.output_dir.value)

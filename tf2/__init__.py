@@ -19,3 +19,6 @@ from tf2.optimizers import TF1Adam
 from tf2.per_sequence_dense import PerSequenceDense
 from tf2.scan_gru import ScanGRU
 from tf2.scan_gru import ScanGRUCell
+
+__all__ = ["LegacyBidirectional", "LoopGRU", "LoopGRUCell", "PerSequenceDense",
+           "ReverseSequence", "ScanGRU", "ScanGRUCell", "TF1Adam"]

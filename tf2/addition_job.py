@@ -8,8 +8,9 @@ returns their losses, so Python is visited once per log line.
 
 Two paths:
 
-* fast (default): `ScanGRU(fused=True)`, a `keras.layers.Dense` head, XLA.
-  Agrees with the legacy arithmetic to rounding (about 1e-16 per step).
+* fast (default): a `keras.layers.Dense` head (one matmul over all
+  sequences) and XLA. Agrees with the legacy arithmetic to rounding (about
+  1e-16 per step; see migration/tolerances.py for what that grows to).
 * exact (`Config(exact=True)`): `ScanGRU` reference path, `PerSequenceDense`
   head, no XLA. From the same initial weights it reproduces the legacy run
   bit for bit: every loss, every weight, the prediction.
@@ -80,8 +81,7 @@ def build_model(config):
   inputs = keras.Input((None, config.input_dimensions), dtype="float64",
                        name="input")
   states = scan_gru.ScanGRU(config.hidden_size, return_sequences=True,
-                            fused=not config.exact, dtype="float64",
-                            name="gru")(inputs)
+                            dtype="float64", name="gru")(inputs)
   if config.exact:
     head = per_sequence_dense.PerSequenceDense(1, dtype="float64",
                                                name="output")
@@ -118,6 +118,9 @@ class Trainer:
     self.config = config
     self.model = model or build_model(config)
     self.optimizer = optimizer or make_optimizer(config.optimizer)
+    # Built here, not on the first call: a tf.function that creates
+    # variables is traced twice, and tracing the block costs about 1 s.
+    self.optimizer.build(self.model.trainable_variables)
     self._run_block = tf.function(self._block,
                                   jit_compile=not config.exact)
 
@@ -195,20 +198,20 @@ def train(config=Config(), output_dir=None, log=print, model=None,
     keras.utils.set_random_seed(config.seed)
   trainer = Trainer(config, model=model, optimizer=optimizer)
   initial_values = weight_values(trainer.model)
-  writer = on_log = None
+  writer = None
   if output_dir:
     os.makedirs(output_dir, exist_ok=True)
     writer = tf.summary.create_file_writer(
         os.path.join(output_dir, "tensorboard"))
 
-    def on_log(epoch, train_loss, test_loss):
-      with writer.as_default(step=epoch):
-        tf.summary.scalar("loss/train", train_loss)
-        tf.summary.scalar("loss/test", test_loss)
+  def write_summaries(epoch, train_loss, test_loss):
+    with writer.as_default(step=epoch):
+      tf.summary.scalar("loss/train", train_loss)
+      tf.summary.scalar("loss/test", test_loss)
 
-  train_losses, test_losses = trainer.run(x_train, y_train, x_test, y_test,
-                                          config.epochs, log=log,
-                                          on_log=on_log)
+  train_losses, test_losses = trainer.run(
+      x_train, y_train, x_test, y_test, config.epochs, log=log,
+      on_log=write_summaries if writer else None)
   query_output, prediction = trainer.predict(config.query_a, config.query_b,
                                              config.query_bits)
   result = Result(train_losses=train_losses, test_losses=test_losses,

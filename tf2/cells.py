@@ -1,9 +1,8 @@
 """What the two GRU cells share: config, weight creation, the Keras cell API.
 
 A subclass creates its weights in `build` (through `_kernel`, `_recurrent`
-and `_bias`) and implements `step` (the reference step), `fused_weights` and
-`fused_step`. `call` (the single-step API of `keras.layers.RNN`) always runs
-the reference step.
+and `_bias`) and implements `step`, one step in the legacy order of
+operations; `call` (the single-step API of `keras.layers.RNN`) runs it.
 """
 
 import numbers
@@ -57,20 +56,6 @@ class GRUCellBase(keras.layers.Layer):
 
   def step(self, x_t, h_tm1):
     raise NotImplementedError
-
-  def fused_weights(self):
-    raise NotImplementedError
-
-  def fused_step(self, projected_t, h_tm1, weights):
-    raise NotImplementedError
-
-  def project_inputs(self, x, weights):
-    """All time steps' input projections in one matmul: [T, B, gates*u]."""
-    kernel, bias = weights[0], weights[1]
-    shape = tf.shape(x)
-    flat = tf.reshape(x, [-1, self.input_dim])
-    projected = tf.matmul(flat, kernel) + bias
-    return tf.reshape(projected, [shape[0], shape[1], kernel.shape[-1]])
 
   def get_initial_state(self, batch_size=None):
     return [tf.zeros([batch_size, self.units], dtype=self.compute_dtype)]

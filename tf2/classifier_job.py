@@ -34,8 +34,7 @@ LOG_LINE = ("Epoch %d: train loss %.4f, train accuracy %.4f, "
 
 @dataclasses.dataclass(frozen=True)
 class Config(job_configs.ClassifierConfig):
-  """The legacy job's settings, plus the TF2 job's own options."""
-  fused: bool = False
+  """The legacy job's settings, plus Keras's progress-bar verbosity."""
   verbose: int = 1
 
 
@@ -55,8 +54,7 @@ def build_model(config, time_steps, features, num_classes):
   """The classifier, compiled with cross-entropy, TF1Adam and accuracy."""
   inputs = keras.Input((time_steps, features), name="inputs")
   gru = loop_gru.LoopGRU(config.hidden_dim, reset_gate=config.reset_gate,
-                         fused=config.fused, return_sequences=True,
-                         name="gru")
+                         return_sequences=True, name="gru")
   if config.model == "bigru":
     gru = keras.layers.Bidirectional(gru, name="bigru")
   outputs = keras.layers.GlobalAveragePooling1D(name="mean_over_time")(

@@ -62,7 +62,15 @@ def reverse_sequence(inputs, sequence_lengths=None):
 @keras.saving.register_keras_serializable(package="tf1_gru_migration")
 class ReverseSequence(keras.layers.Layer):
   """`tf.reverse_sequence` along time as a layer (full reverse without
-  lengths): the legacy GRU's `revers=True` preprocessing."""
+  lengths): the legacy GRU's `revers=True` preprocessing.
+
+  It only reorders values, so it never casts them (`autocast=False`): a
+  float64 sequence stays float64 whatever the layer's dtype policy.
+  """
+
+  def __init__(self, **kwargs):
+    kwargs.setdefault("autocast", False)
+    super().__init__(**kwargs)
 
   def call(self, inputs, sequence_lengths=None):
     return reverse_sequence(inputs, sequence_lengths)
@@ -88,6 +96,9 @@ class LegacyBidirectional(keras.layers.Layer):
   """
 
   def __init__(self, layer, **kwargs):
+    # Keras casts a layer's inputs to its own dtype: take the wrapped
+    # layer's, or float64 inputs would be rounded to float32 on the way in.
+    kwargs.setdefault("dtype", getattr(layer, "dtype_policy", None))
     super().__init__(**kwargs)
     if not getattr(layer, "return_sequences", False) or getattr(
         layer, "go_backwards", True):

@@ -108,36 +108,6 @@ class LoopGRUCell(cells.GRUCellBase):
                 self.bc)
     return (1 - z) * n + z * h
 
-  def fused_weights(self):
-    """Gate order [z, r, c] (Keras's [z, r, h]); without r, [z, c].
-
-    Returns (kernel, bias, recurrent_kernel, candidate_recurrent): with the
-    reset gate the recurrent matmul fuses z and r and the candidate's
-    (r * h) @ Uc stays apart; without it, h @ [Uf | Uc] is one matmul and
-    the last entry is None.
-    """
-    if self.reset_gate:
-      return (tf.concat([self.Wf, self.Wi, self.Wc], axis=1),
-              tf.concat([self.bf, self.bi, self.bc], axis=0),
-              tf.concat([self.Uf, self.Ui], axis=1),
-              tf.convert_to_tensor(self.Uc))
-    return (tf.concat([self.Wf, self.Wc], axis=1),
-            tf.concat([self.bf, self.bc], axis=0),
-            tf.concat([self.Uf, self.Uc], axis=1),
-            None)
-
-  def fused_step(self, projected_t, h, weights):
-    _, _, recurrent, u_c = weights
-    units = self.units
-    if self.reset_gate:
-      zr = tf.sigmoid(projected_t[:, :2 * units] + tf.matmul(h, recurrent))
-      z, r = zr[:, :units], zr[:, units:]
-      n = tf.tanh(projected_t[:, 2 * units:] + tf.matmul(r * h, u_c))
-    else:
-      a = projected_t + tf.matmul(h, recurrent)
-      z, n = tf.sigmoid(a[:, :units]), tf.tanh(a[:, units:])
-    return (1 - z) * n + z * h
-
   def get_config_for_layer(self):
     config = super().get_config_for_layer()
     config["reset_gate"] = self.reset_gate
@@ -153,8 +123,6 @@ class LoopGRU(recurrent.GRULayer):
     reset_gate: False for the tutorial's variant without the reset gate.
     kernel_initializer, recurrent_initializer, bias_initializer: as for
       `LoopGRUCell` (defaults are the legacy ones).
-    fused: False (default) for the reference path, bitwise equal to the
-      legacy graph; True for the fused path (see `tf2/recurrent.py`).
     return_sequences, return_state, go_backwards, stateful,
       zero_output_for_mask: as for `keras.layers.RNN`.
     **kwargs: passed to `keras.layers.Layer` (name, dtype, ...).
@@ -164,7 +132,7 @@ class LoopGRU(recurrent.GRULayer):
   """
 
   def __init__(self, units, reset_gate=True, kernel_initializer=None,
-               recurrent_initializer=None, bias_initializer=None, fused=False,
+               recurrent_initializer=None, bias_initializer=None,
                return_sequences=False, return_state=False, go_backwards=False,
                stateful=False, zero_output_for_mask=False, **kwargs):
     cell = LoopGRUCell(units, reset_gate=reset_gate,
@@ -174,7 +142,7 @@ class LoopGRU(recurrent.GRULayer):
                        dtype=kwargs.get("dtype"),
                        trainable=kwargs.get("trainable", True),
                        name="loop_gru_cell")
-    super().__init__(cell, fused=fused, return_sequences=return_sequences,
+    super().__init__(cell, return_sequences=return_sequences,
                      return_state=return_state, go_backwards=go_backwards,
                      stateful=stateful,
                      zero_output_for_mask=zero_output_for_mask, **kwargs)

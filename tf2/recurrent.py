@@ -2,17 +2,19 @@
 
 `GRULayer` is a `keras.layers.RNN` whose loop is this project's own: the
 Keras RNN API (return_sequences, return_state, go_backwards, initial_state,
-stateful, masks, `keras.layers.Bidirectional`) with two ways to run a cell:
+stateful, masks, `keras.layers.Bidirectional`) around the cell's `step`,
+which performs the legacy graph's operations in the legacy graph's order,
+one time step at a time, with the same matmul shapes. Its outputs and
+gradients are bitwise identical to the legacy graph's. Called eagerly, the
+loop still runs as a traced function (see `tf2/_tracing.py`). Under
+`tf.function(jit_compile=True)` XLA compiles it, which changes rounding
+within `migration/tolerances.XLA`.
 
-* the reference path (`fused=False`, the default) calls the cell's `step`,
-  which performs the legacy graph's operations in the legacy graph's order,
-  one time step at a time, with the same matmul shapes. Its outputs and
-  gradients are bitwise identical to the legacy graph's. Called eagerly, the
-  loop still runs as a traced function (see `tf2/_tracing.py`).
-* the fused path (`fused=True`) projects the inputs of every time step with
-  one matmul before the loop and fuses the gates' recurrent matmuls. It is
-  faster and differs from the reference by rounding only (see
-  `migration/tolerances.py` for the bounds the equivalence suite holds it to).
+There is deliberately no "fused" variant (all time steps' inputs projected
+in one matmul before the loop, the gates' matmuls concatenated): on CPU it
+measured up to 2x slower to train, its column slices and their gradients
+costing more than the matmul launches it saves (`gru-benchmark`'s
+`fused_experiment` row keeps the measurement reproducible).
 
 Masking follows Keras exactly: at a masked step the state is carried over
 and the output repeats the previous output (zeros with
@@ -36,22 +38,17 @@ def _as_bool_mask(mask):
 class GRULayer(keras.layers.RNN):
   """Base of `ScanGRU` and `LoopGRU`: a Keras RNN with an exact loop.
 
-  Subclasses build their cell and pass it here. The cell provides:
-    `step(x_t, h)`: one reference step (legacy order of operations);
-    `fused_weights()` and `fused_step(projected_t, h, weights)`: the fused
-      path, where `projected_t` is row t of `project_inputs(x, weights)`.
+  Subclasses build their cell and pass it here; the cell provides
+  `step(x_t, h)`, one step in the legacy order of operations.
   """
 
-  def __init__(self, cell, fused=False, return_sequences=False,
-               return_state=False, go_backwards=False, stateful=False,
-               zero_output_for_mask=False, **kwargs):
-    if not isinstance(fused, bool):
-      raise ValueError(f"`fused` must be a bool, got {fused!r}.")
+  def __init__(self, cell, return_sequences=False, return_state=False,
+               go_backwards=False, stateful=False, zero_output_for_mask=False,
+               **kwargs):
     super().__init__(cell, return_sequences=return_sequences,
                      return_state=return_state, go_backwards=go_backwards,
                      stateful=stateful, unroll=False,
                      zero_output_for_mask=zero_output_for_mask, **kwargs)
-    self.fused = fused
 
   @property
   def units(self):
@@ -115,19 +112,20 @@ class GRULayer(keras.layers.RNN):
       x = tf.reverse(x, [0])
       if mask is not None:
         mask = tf.reverse(mask, [0])
-    if self.fused:
-      weights = self.cell.fused_weights()
-      x = self.cell.project_inputs(x, weights)
-      step = lambda x_t, h: self.cell.fused_step(x_t, h, weights)
-    else:
-      step = self.cell.step
+    step = self.cell.step
     time_steps = tf.shape(x)[0]
+    # Per-step inputs through a TensorArray, not x[t]: the gradient of a
+    # slice of a tensor captured by the loop is a dense, zero-padded tensor
+    # per step, summed over the steps (quadratic in time); a TensorArray
+    # read's gradient writes each step's slice once. Same values either way.
+    inputs = tf.TensorArray(x.dtype, size=time_steps,
+                            element_shape=x.shape[1:]).unstack(x)
     outputs = tf.TensorArray(h0.dtype, size=time_steps,
                              element_shape=h0.shape)
     zeros = tf.zeros_like(h0)
 
     def body(t, h, previous_output, outputs):
-      h_new = step(x[t], h)
+      h_new = step(inputs.read(t), h)
       if mask is None:
         output = h_new
       else:
@@ -213,7 +211,6 @@ class GRULayer(keras.layers.RNN):
     config = super().get_config()
     del config["cell"], config["unroll"]
     config.update(self.cell.get_config_for_layer())
-    config["fused"] = self.fused
     return config
 
   @classmethod

@@ -32,9 +32,8 @@ The initial state is zeros (the legacy graph's `h_0 = x_0 @ zeros`, which is
 zeros for finite inputs).
 
 `ScanGRU` runs the cell over a sequence with the Keras RNN options (see
-`tf2/recurrent.py`); `fused=True` selects the faster, rounding-different
-path. The legacy graph is float64; both float32 and float64 work here
-(`dtype="float64"`).
+`tf2/recurrent.py`). The legacy graph is float64; both float32 and float64
+work here (`dtype="float64"`).
 """
 
 import keras
@@ -96,22 +95,6 @@ class ScanGRUCell(cells.GRUCellBase):
         tf.matmul(x_t, self.Wh) + tf.matmul(r_t * h_tm1, self.Uh) + self.bh)
     return (1 - z_t) * h_tm1 + z_t * h_proposal
 
-  def fused_weights(self):
-    """Gate order [z, r, h]: kernel [in, 3u], bias [3u], Uzr [u, 2u], Uh."""
-    return (tf.concat([self.Wz, self.Wr, self.Wh], axis=1),
-            tf.concat([self.bz, self.br, self.bh], axis=0),
-            tf.concat([self.Uz, self.Ur], axis=1),
-            tf.convert_to_tensor(self.Uh))
-
-  def fused_step(self, projected_t, h_tm1, weights):
-    _, _, u_zr, u_h = weights
-    units = self.units
-    zr = tf.sigmoid(projected_t[:, :2 * units] + tf.matmul(h_tm1, u_zr))
-    z_t, r_t = zr[:, :units], zr[:, units:]
-    h_proposal = tf.tanh(projected_t[:, 2 * units:] +
-                         tf.matmul(r_t * h_tm1, u_h))
-    return (1 - z_t) * h_tm1 + z_t * h_proposal
-
 
 @keras.saving.register_keras_serializable(package="tf1_gru_migration")
 class ScanGRU(recurrent.GRULayer):
@@ -121,8 +104,6 @@ class ScanGRU(recurrent.GRULayer):
     units: the state size.
     kernel_initializer, recurrent_initializer, bias_initializer: as for
       `ScanGRUCell` (default TruncatedNormal(0, 0.01), the legacy one).
-    fused: False (default) for the reference path, bitwise equal to the
-      legacy graph; True for the fused path (see `tf2/recurrent.py`).
     return_sequences, return_state, go_backwards, stateful,
       zero_output_for_mask: as for `keras.layers.RNN`.
     **kwargs: passed to `keras.layers.Layer` (name, dtype, ...).
@@ -132,7 +113,7 @@ class ScanGRU(recurrent.GRULayer):
   """
 
   def __init__(self, units, kernel_initializer=None,
-               recurrent_initializer=None, bias_initializer=None, fused=False,
+               recurrent_initializer=None, bias_initializer=None,
                return_sequences=False, return_state=False, go_backwards=False,
                stateful=False, zero_output_for_mask=False, **kwargs):
     cell = ScanGRUCell(units, kernel_initializer=kernel_initializer,
@@ -141,7 +122,7 @@ class ScanGRU(recurrent.GRULayer):
                        dtype=kwargs.get("dtype"),
                        trainable=kwargs.get("trainable", True),
                        name="scan_gru_cell")
-    super().__init__(cell, fused=fused, return_sequences=return_sequences,
+    super().__init__(cell, return_sequences=return_sequences,
                      return_state=return_state, go_backwards=go_backwards,
                      stateful=stateful,
                      zero_output_for_mask=zero_output_for_mask, **kwargs)

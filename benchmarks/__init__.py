@@ -1,0 +1,1 @@
+"""The benchmark harness: legacy vs TF2 vs stock Keras vs the floor."""

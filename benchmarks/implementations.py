@@ -1,0 +1,306 @@
+"""What the benchmark runs: workloads, and one step of each implementation.
+
+Implementations of a workload's step:
+
+    legacy            the legacy graph in a tf.compat.v1.Session (TF1 control
+                      flow, as the legacy jobs run it)
+    tf2               this project's layer under tf.function (for the seed
+                      job with a keras.layers.Dense head)
+    tf2_xla           the same under tf.function(jit_compile=True)
+    tf2_exact         seed job only: the exact job model (PerSequenceDense
+                      head), bitwise equal to legacy
+    keras             stock keras.layers.GRU(reset_after=False) holding the
+                      converted weights, under tf.function (Keras's default
+                      on CPU: no XLA)
+    fused_experiment  the classic GRU optimization, measured and kept out of
+                      the layers: all inputs projected in one matmul before
+                      the loop (bias folded in), z and r's recurrent matmuls
+                      fused, gates sliced from the results
+    floor             the GRU's six matmuls per step in its dependency order
+                      (x W_r + h U_r, then x W_h + that @ U_h, and
+                      x W_z + h U_z), added instead of gated, forward and
+                      backward: the work no GRU can skip
+
+A training step is forward, loss, gradients and an Adam update (TF1's
+AdamOptimizer, TF1Adam, keras Adam); the floor's has no update and no head.
+An inference step is the forward pass over the whole sequence. The seed
+job's step is the addition job's own (its output layer and quadratic loss).
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from legacy import addition_data
+from legacy import addition_job as legacy_addition
+from legacy import loop_gru
+from legacy import runtime
+from migration import mapping
+from migration import models
+from migration import spec as spec_lib
+import tf2
+from tf2 import addition_job as tf2_addition
+
+_v1 = tf.compat.v1
+
+IMPLEMENTATIONS = ("legacy", "tf2", "tf2_xla", "tf2_exact", "keras",
+                   "fused_experiment", "floor")
+# The TF2 configurations this project ships (the ratios use the fastest).
+TF2 = ("tf2", "tf2_xla", "tf2_exact")
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+  key: str
+  title: str
+  family: str
+  batch: int
+  time: int
+  input_dim: int
+  units: int
+  dtype: str
+  train: bool
+  repeats: int
+
+  def inputs(self):
+    if self.key.startswith("seed"):
+      return addition_data.make_datasets(0, self.time, self.batch)[:2]
+    rng = np.random.RandomState(0)
+    return (rng.uniform(-1, 1, (self.batch, self.time, self.input_dim))
+            .astype(self.dtype), None)
+
+
+WORKLOADS = {
+    "seed_train": Workload("seed_train", "seed job: training step",
+                           spec_lib.SCAN, 100, 5, 2, 16, "float64", True,
+                           repeats=60),
+    "scale_train": Workload("scale_train", "scale: training step",
+                            spec_lib.LOOP, 256, 100, 64, 256, "float32",
+                            True, repeats=8),
+    "scale_infer": Workload("scale_infer", "scale: inference",
+                            spec_lib.LOOP, 256, 100, 64, 256, "float32",
+                            False, repeats=10),
+    "long_infer": Workload("long_infer", "long sequence: inference",
+                           spec_lib.LOOP, 32, 1000, 64, 128, "float32",
+                           False, repeats=5),
+}
+
+
+def quick(workload):
+  """A tiny version of a workload, for smoke tests."""
+  return dataclasses.replace(
+      workload, batch=min(workload.batch, 8), time=min(workload.time, 6),
+      input_dim=min(workload.input_dim, 4), units=min(workload.units, 8),
+      repeats=2)
+
+
+def _weights(workload):
+  spec = _spec(workload)
+  rng = np.random.RandomState(1)
+  scale = 1.0 / np.sqrt(workload.units)
+  return {n: rng.normal(0, scale, s).astype(workload.dtype)
+          for n, s in spec.shapes().items()}
+
+
+def _spec(workload):
+  head = spec_lib.ADDITION if workload.key.startswith("seed") else None
+  return spec_lib.ModelSpec(workload.family, workload.units,
+                            workload.input_dim, workload.dtype, head=head,
+                            head_units=1 if head else None)
+
+
+def _sync(values):
+  """Fetches results so that a step is complete when it returns."""
+  return [np.asarray(v) for v in tf.nest.flatten(values)]
+
+
+def applies(name, workload):
+  """Whether `name` runs on `workload` (tf2_exact is the seed job's)."""
+  return name != "tf2_exact" or workload.key.startswith("seed")
+
+
+def build(name, workload):
+  """A zero-argument callable that runs one step of `name` on `workload`."""
+  return {"legacy": _legacy, "tf2": _tf2, "tf2_xla": _tf2, "tf2_exact": _tf2,
+          "keras": _keras, "fused_experiment": _fused_experiment,
+          "floor": _floor}[name](name, workload)
+
+
+def _legacy(name, workload):
+  del name
+  x, y = workload.inputs()
+  graph = tf.Graph()
+  with graph.as_default(), runtime.tf1_control_flow():
+    _v1.set_random_seed(0)
+    if workload.key.startswith("seed"):
+      config = legacy_addition.Config(num_bits=workload.time,
+                                      batch_size=workload.batch,
+                                      hidden_size=workload.units,
+                                      input_dimensions=workload.input_dim)
+      g = legacy_addition.build_graph(config)
+      fetches = [g.train_step, g.loss] if workload.train else g.output
+      feed = {g.gru.input_layer: x, g.expected_output: y}
+      threads = 1    # as the legacy job runs
+    else:
+      inputs = _v1.placeholder(workload.dtype, (None, None,
+                                                workload.input_dim))
+      gru = loop_gru.GRU(inputs, workload.input_dim, workload.units)
+      outputs = gru.output()
+      fetches = outputs
+      if workload.train:
+        loss = tf.reduce_mean(tf.square(outputs))
+        fetches = [_v1.train.AdamOptimizer().minimize(loss), loss]
+      feed = {inputs: x}
+      threads = 0    # TensorFlow's default: every core
+    init = _v1.global_variables_initializer()
+  session = _v1.Session(graph=graph, config=runtime.session_config(threads))
+  session.run(init)
+  return lambda: session.run(fetches, feed)
+
+
+def _tf2(name, workload):
+  jit = name == "tf2_xla"
+  if workload.key.startswith("seed"):
+    config = tf2_addition.Config(num_bits=workload.time,
+                                 batch_size=workload.batch,
+                                 hidden_size=workload.units,
+                                 input_dimensions=workload.input_dim,
+                                 exact=name == "tf2_exact")
+    trainer = tf2_addition.Trainer(config)
+    x, y = (tf.constant(a) for a in workload.inputs())
+    if workload.train:
+      step = tf.function(lambda: trainer.train_step(x, y), jit_compile=jit)
+    else:
+      step = tf.function(lambda: trainer.model(x), jit_compile=jit)
+    return lambda: _sync(step())
+  layer = tf2.LoopGRU(workload.units, return_sequences=True,
+                      dtype=workload.dtype)
+  layer.build((None, None, workload.input_dim))
+  for w, v in zip(layer.weights, _weights(workload).values(), strict=True):
+    w.assign(v)
+  return _train_or_infer(workload, layer, layer.trainable_variables,
+                         optimizer=tf2.TF1Adam(), jit=jit)
+
+
+def _keras(name, workload):
+  del name
+  y = workload.inputs()[1]
+  spec = _spec(workload)
+  model = models.build(spec, mapping.KERAS)
+  mapping.to_model(_weights(workload), mapping.placements(spec, model,
+                                                          mapping.KERAS))
+  loss_fn = None
+  if workload.key.startswith("seed"):
+    y = tf.constant(y)
+    loss_fn = lambda out: tf2_addition.quadratic_loss(out, y, workload.batch)  # pylint: disable=g-long-lambda
+  return _train_or_infer(workload, model, model.trainable_variables, loss_fn,
+                         keras.optimizers.Adam(epsilon=1e-8))
+
+
+def _gate_weights(workload, rng):
+  """Variables W (in, 3u) and U (u, 3u) split per gate [z, r, h], bias."""
+  d, u, dtype = workload.input_dim, workload.units, workload.dtype
+
+  def var(shape, fan_in):
+    return tf.Variable(rng.normal(0, 0.5 / np.sqrt(fan_in), shape).astype(
+        dtype))
+
+  return ([var((d, u), d) for _ in range(3)], [var((u, u), u)
+                                               for _ in range(3)],
+          tf.Variable(np.zeros(3 * u, dtype)))
+
+
+def _train_or_infer(workload, forward, variables, loss_fn=None,
+                    optimizer=None, jit=False):
+  """A step: forward, or forward + loss + gradients (+ optimizer update)."""
+  x = tf.constant(workload.inputs()[0])
+  if not workload.train:
+    step = tf.function(lambda: forward(x), jit_compile=jit)
+    return lambda: _sync(step())
+  loss_fn = loss_fn or (lambda out: tf.reduce_mean(tf.square(out)))
+
+  def train_step():
+    with tf.GradientTape() as tape:
+      loss = loss_fn(forward(x))
+    grads = tape.gradient(loss, variables)
+    if optimizer is not None:
+      optimizer.apply(grads, variables)
+      return loss
+    return grads
+
+  step = tf.function(train_step, jit_compile=jit)
+  return lambda: _sync(step())
+
+
+def _fused_experiment(name, workload):
+  del name
+  b, t, d, u = (workload.batch, workload.time, workload.input_dim,
+                workload.units)
+  dtype = workload.dtype
+  (w_z, w_r, w_h), (u_z, u_r, u_h), bias = _gate_weights(
+      workload, np.random.RandomState(3))
+  seed = workload.key.startswith("seed")
+  head = [tf.Variable(np.zeros((u, 1), dtype)),
+          tf.Variable(np.zeros(1, dtype))] if seed else []
+
+  def forward(x):
+    kernel = tf.concat([w_z, w_r, w_h], 1)
+    u_zr = tf.concat([u_z, u_r], 1)
+    projected = tf.reshape(tf.matmul(tf.reshape(x, (b * t, d)), kernel) +
+                           bias, (b, t, 3 * u))
+    steps = tf.TensorArray(dtype, size=t).unstack(
+        tf.transpose(projected, (1, 0, 2)))
+    outputs = tf.TensorArray(dtype, size=t)
+
+    def body(i, h, outputs):
+      p = steps.read(i)
+      zr = tf.sigmoid(p[:, :2 * u] + tf.matmul(h, u_zr))
+      z, r = zr[:, :u], zr[:, u:]
+      n = tf.tanh(p[:, 2 * u:] + tf.matmul(r * h, u_h))
+      h = (1 - z) * h + z * n if seed else (1 - z) * n + z * h
+      return i + 1, h, outputs.write(i, h)
+
+    _, _, outputs = tf.while_loop(lambda i, *_: i < t, body,
+                                  (0, tf.zeros((b, u), dtype), outputs),
+                                  maximum_iterations=t)
+    out = tf.transpose(outputs.stack(), (1, 0, 2))
+    if seed:
+      out = tf.matmul(out, head[0]) + head[1]
+    return out
+
+  loss_fn = None
+  if seed:
+    y = tf.constant(workload.inputs()[1])
+    loss_fn = lambda out: tf2_addition.quadratic_loss(out, y, b)  # pylint: disable=g-long-lambda
+  variables = [w_z, w_r, w_h, u_z, u_r, u_h, bias] + head
+  return _train_or_infer(workload, forward, variables, loss_fn,
+                         tf2.TF1Adam())
+
+
+def _floor(name, workload):
+  del name
+  b, t, u = workload.batch, workload.time, workload.units
+  dtype = workload.dtype
+  (w_z, w_r, w_h), (u_z, u_r, u_h), _ = _gate_weights(
+      workload, np.random.RandomState(2))
+
+  def forward(x):
+    steps = tf.TensorArray(dtype, size=t).unstack(tf.transpose(x, (1, 0, 2)))
+    outputs = tf.TensorArray(dtype, size=t)
+
+    def body(i, h, outputs):
+      x_t = steps.read(i)
+      reset = tf.matmul(x_t, w_r) + tf.matmul(h, u_r)
+      candidate = tf.matmul(x_t, w_h) + tf.matmul(reset, u_h)
+      update = tf.matmul(x_t, w_z) + tf.matmul(h, u_z)
+      h = candidate + update
+      return i + 1, h, outputs.write(i, h)
+
+    _, _, outputs = tf.while_loop(lambda i, *_: i < t, body,
+                                  (0, tf.zeros((b, u), dtype), outputs),
+                                  maximum_iterations=t)
+    return outputs.stack()
+
+  return _train_or_infer(workload, forward, [w_z, w_r, w_h, u_z, u_r, u_h])

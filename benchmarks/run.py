@@ -1,0 +1,207 @@
+"""The benchmark: every implementation on every workload, side by side.
+
+One process, one run. Each step time is the median of the workload's
+repetitions after warm-up calls; the full seed job (5000 epochs, legacy and
+TF2 defaults) is timed end to end. Writes `benchmark.json` (machine,
+versions, settings, every figure, the `ratios` with their targets) and
+`benchmark.png` (step times per workload, log scale).
+"""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+from benchmarks import implementations as impl
+from benchmarks import measure
+from legacy import addition_job as legacy_addition
+from legacy import plotting
+from migration import report as report_lib
+from tf2 import addition_job as tf2_addition
+
+JSON_NAME = "benchmark.json"
+PLOT_NAME = "benchmark.png"
+
+# (ratio, target, lower is better)
+TARGETS = {
+    "seed_job_tf2_vs_legacy": (0.15, True),
+    "scale_train_tf2_vs_keras": (0.9, True),
+    "scale_train_tf2_vs_floor": (1.5, True),
+    "scale_infer_tf2_vs_keras": (1.1, False),
+}
+
+
+@dataclasses.dataclass
+class Figure:
+  workload: str
+  implementation: str
+  seconds: float          # median per step
+  repeats: int
+  batch: int
+  peak_mib: float = None
+
+  @property
+  def sequences_per_second(self):
+    return self.batch / self.seconds
+
+
+def run_workload(workload, names=impl.IMPLEMENTATIONS, warmup=3, log=print):
+  """Builds and warms up every implementation (peak memory measured meanwhile),
+  then times them round-robin."""
+  names = [n for n in names if impl.applies(n, workload)]
+  steps, peaks = {}, {}
+  for name in names:
+    with measure.PeakMemory() as memory:
+      steps[name] = impl.build(name, workload)
+      for _ in range(warmup):
+        steps[name]()
+    peaks[name] = memory.mib
+  medians = measure.interleaved_medians(steps, workload.repeats)
+  figures = []
+  for name in names:
+    figures.append(Figure(workload.key, name, medians[name], workload.repeats,
+                          workload.batch, peaks[name]))
+    log(f"  {workload.key:12} {name:16} {medians[name] * 1e3:10.3f} ms/step")
+  return figures
+
+
+def full_seed_job(epochs, log=print):
+  """Wall seconds of the default legacy and TF2 addition jobs."""
+  log(f"full seed job, {epochs} epochs: legacy")
+  legacy = legacy_addition.train(legacy_addition.Config(epochs=epochs),
+                                 log=lambda _: None)
+  log(f"full seed job, {epochs} epochs: TF2 (default: fast path)")
+  tf2 = tf2_addition.train(tf2_addition.Config(epochs=epochs),
+                           log=lambda _: None)
+  return {"epochs": epochs,
+          "legacy_s": legacy.wall_time_s, "tf2_s": tf2.wall_time_s,
+          "legacy_answer": legacy.prediction, "tf2_answer": tf2.prediction}
+
+
+def best_tf2(figures, workload):
+  """The fastest configuration this project ships on `workload`."""
+  candidates = [f for f in figures if f.workload == workload and
+                f.implementation in impl.TF2]
+  return min(candidates, key=lambda f: f.seconds) if candidates else None
+
+
+def by(figures, workload, name):
+  return next((f for f in figures if f.workload == workload and
+               f.implementation == name), None)
+
+
+def ratios(figures, full_job):
+  out = {}
+  if full_job:
+    out["seed_job_tf2_vs_legacy"] = full_job["tf2_s"] / full_job["legacy_s"]
+  seed_tf2, seed_legacy = best_tf2(figures, "seed_train"), by(
+      figures, "seed_train", "legacy")
+  if seed_tf2 and seed_legacy:
+    out["seed_step_tf2_vs_legacy"] = seed_tf2.seconds / seed_legacy.seconds
+  for key in ("scale_train", "scale_infer", "long_infer"):
+    tf2, keras_, floor = (best_tf2(figures, key), by(figures, key, "keras"),
+                          by(figures, key, "floor"))
+    if not tf2:
+      continue
+    if key == "scale_train":
+      if keras_:
+        out["scale_train_tf2_vs_keras"] = tf2.seconds / keras_.seconds
+      if floor:
+        out["scale_train_tf2_vs_floor"] = tf2.seconds / floor.seconds
+    elif keras_:  # throughput ratio: higher is better
+      out[f"{key}_tf2_vs_keras"] = keras_.seconds / tf2.seconds
+  return out
+
+
+def targets_met(ratio_values):
+  met = {}
+  for name, (target, lower_is_better) in TARGETS.items():
+    if name in ratio_values:
+      value = ratio_values[name]
+      met[name] = {"value": value, "target": target,
+                   "lower_is_better": lower_is_better,
+                   "met": value <= target if lower_is_better else
+                   value >= target}
+  return met
+
+
+def format_table(figures):
+  lines = [f"{'workload':12} {'implementation':16} {'ms/step':>10} "
+           f"{'seq/s':>10} {'vs legacy':>9} {'vs keras':>8} {'vs floor':>8} "
+           f"{'peak MiB':>8}"]
+  for f in figures:
+    cells = []
+    for ref in ("legacy", "keras", "floor"):
+      other = by(figures, f.workload, ref)
+      cells.append(f"{f.seconds / other.seconds:.2f}x" if other else "-")
+    peak = f"{f.peak_mib:.0f}" if f.peak_mib is not None else "-"
+    lines.append(f"{f.workload:12} {f.implementation:16} "
+                 f"{f.seconds * 1e3:10.3f} {f.sequences_per_second:10.0f} "
+                 f"{cells[0]:>9} {cells[1]:>8} {cells[2]:>8} {peak:>8}")
+  return lines
+
+
+def plot(figures, path):
+  workloads = list(dict.fromkeys(f.workload for f in figures))
+  names = list(dict.fromkeys(f.implementation for f in figures))
+  fig, ax = plotting.subplots(figsize=(11, 5))
+  width = 0.8 / len(names)
+  for i, name in enumerate(names):
+    values = [by(figures, w, name).seconds * 1e3 if by(figures, w, name)
+              else np.nan for w in workloads]
+    ax.bar(np.arange(len(workloads)) + i * width, values, width, label=name)
+  ax.set_xticks(np.arange(len(workloads)) + width * (len(names) - 1) / 2)
+  ax.set_xticklabels(workloads)
+  ax.set_yscale("log")
+  ax.set_ylabel("ms per step (median)")
+  ax.set_title("GRU step time by implementation (lower is better)")
+  ax.grid(True, axis="y", alpha=0.3)
+  ax.legend(fontsize=8)
+  return plotting.save_figure(fig, path)
+
+
+def run(output_dir, workloads=tuple(impl.WORKLOADS), full_job_epochs=5000,
+        small=False, log=print):
+  """Runs the benchmark; returns the JSON payload (also written)."""
+  os.makedirs(output_dir, exist_ok=True)
+  speed_before = measure.machine_speed()
+  figures = []
+  for key in workloads:
+    workload = impl.WORKLOADS[key]
+    if small:
+      workload = impl.quick(workload)
+    log(f"{workload.title}: batch {workload.batch}, {workload.time} steps, "
+        f"{workload.input_dim} inputs, hidden {workload.units}, "
+        f"{workload.dtype}")
+    figures += run_workload(workload, log=log)
+  full_job = full_seed_job(full_job_epochs, log=log) if full_job_epochs \
+      else None
+  ratio_values = ratios(figures, full_job)
+  payload = {
+      "machine": report_lib.machine(),
+      "machine_speed": {"before": speed_before,
+                        "after": measure.machine_speed(),
+                        "what": "seconds of 3,000,000 pure-Python "
+                                "multiply-adds; lower is faster"},
+      "settings": {"workloads": {k: dataclasses.asdict(
+          impl.quick(impl.WORKLOADS[k]) if small else impl.WORKLOADS[k])
+                                 for k in workloads},
+                   "full_job_epochs": full_job_epochs, "small": small},
+      "results": [dict(dataclasses.asdict(f),
+                       sequences_per_second=f.sequences_per_second)
+                  for f in figures],
+      "full_seed_job": full_job,
+      "tf2_fastest": {k: best_tf2(figures, k).implementation
+                      for k in workloads if best_tf2(figures, k)},
+      "ratios": ratio_values,
+      "targets": targets_met(ratio_values),
+      "table": format_table(figures),
+  }
+  path = os.path.join(output_dir, JSON_NAME)
+  with open(path + ".tmp", "w", encoding="utf-8") as f:
+    json.dump(payload, f, indent=2)
+  os.replace(path + ".tmp", path)
+  payload["json_path"] = path
+  payload["plot_path"] = plot(figures, os.path.join(output_dir, PLOT_NAME))
+  return payload

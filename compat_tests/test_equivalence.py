@@ -1,0 +1,231 @@
+"""The proof: legacy and TF2 compute the same thing.
+
+Reference path bitwise on every standard case (outputs, weight and input
+gradients, eager and tf.function); XLA and stock Keras within
+the tolerance policy; training for 500 epochs bitwise on the exact path;
+resumption across a TF1 checkpoint bitwise; property-based sweeps; golden
+checkpoints; and the harness checks the TF2 migration guide recommends.
+
+More hypothesis examples: HYPOTHESIS_PROFILE=thorough pytest -k property
+"""
+
+import json
+import os
+
+import hypothesis
+from hypothesis import strategies as st
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from legacy import addition_job
+from legacy import scan_gru
+from migration import compare
+from migration import equivalence
+from migration import goldens
+from migration import legacy_graph
+from migration import mapping
+from migration import models
+from migration import report as report_lib
+from migration import spec as spec_lib
+from migration import tf1_checkpoint
+from migration import tolerances
+import tf2
+from compat_tests import script_runner
+
+_v1 = tf.compat.v1
+GOLDEN_FOLDER = os.path.join(os.path.dirname(__file__), "goldens")
+
+hypothesis.settings.register_profile(
+    "ci", max_examples=8, deadline=None, derandomize=True,
+    suppress_health_check=[hypothesis.HealthCheck.too_slow])
+hypothesis.settings.register_profile(
+    "thorough", max_examples=400, deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.too_slow])
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+CASES = (equivalence.standard_cases(spec_lib.SCAN) +
+         equivalence.standard_cases(spec_lib.LOOP))
+
+
+def case_id(case):
+  return f"{case.describe()}-{case.dtype}".replace(" ", "")
+
+
+def assert_rows_pass(rows):
+  failed = [r for r in rows if not r.passed]
+  assert not failed, "\n".join(equivalence.format_table(failed))
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_reference_path_is_bitwise_legacy(case):
+  rows = equivalence.forward_and_gradients(
+      case, modes=("eager", "function", "keras"))
+  reference = [r for r in rows if "TF2 eager" in r.comparison or
+               "tf.function" in r.comparison]
+  assert len(reference) == 6 and all(r.exact for r in reference)
+  assert_rows_pass(rows)
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[3], CASES[6 + 6],
+                                  CASES[-1]], ids=case_id)
+def test_xla_within_bounds(case):
+  rows = equivalence.forward_and_gradients(case, modes=("xla",))
+  assert len(rows) == 3
+  assert_rows_pass(rows)
+
+
+def test_training_500_epochs_exact_path_is_bitwise(tmp_path):
+  rows, curves, timings = equivalence.training(
+      addition_job.Config(epochs=500),
+      runs=("TF2 exact path", "TF2 fast path"), log=lambda _: None)
+  exact = [r for r in rows if "exact path" in r.comparison]
+  assert len(exact) == 4 and all(r.exact for r in exact)
+  assert_rows_pass(rows)
+  assert len(curves.runs["TF2 exact path"][0]) == 500
+  # The report's files, from the same run.
+  report = report_lib.Report(rows, curves, timings)
+  path = report_lib.write_json(report, str(tmp_path / "report.json"),
+                               {"epochs": 500})
+  with open(path, encoding="utf-8") as f:
+    payload = json.load(f)
+  assert payload["passed"] and payload["counts"]["rows"] == len(rows)
+  assert payload["counts"]["bitwise"] == sum(r.result.bitwise for r in rows)
+  assert [equivalence.Row.from_dict(r) for r in payload["rows"]] == rows
+  assert "BITWISE" in payload["tolerance_policy"]
+  assert not os.path.exists(path + ".tmp")
+  with open(report_lib.plot_training(curves, str(tmp_path / "t.png")),
+            "rb") as f:
+    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_verification_script_rejects_a_bad_resume_flag():
+  proc = script_runner.run("verify_equivalence", "--resume=5")
+  assert proc.returncode == 1
+  assert "--resume takes two positive integers" in proc.stderr
+  assert "Traceback" not in proc.stderr
+
+
+def test_resumption_in_tf2_continues_the_legacy_run_bitwise():
+  assert_rows_pass(equivalence.resumption(60, 40, log=lambda _: None))
+
+
+@st.composite
+def cases(draw):
+  family = draw(st.sampled_from(spec_lib.FAMILIES))
+  batch = draw(st.integers(1, 4))
+  time = draw(st.integers(1, 10))
+  kwargs = dict(
+      family=family, dtype=draw(st.sampled_from(["float32", "float64"])),
+      batch=batch, time=time, input_dim=draw(st.integers(1, 4)),
+      units=draw(st.integers(1, 8)), seed=draw(st.integers(0, 2**16)),
+      scale=draw(st.sampled_from([0.01, 0.1, 0.5, 1.0])))
+  if family == spec_lib.LOOP:
+    kwargs["reset_gate"] = draw(st.booleans())
+    variant = draw(st.sampled_from(["plain", "revers", "bigru"]))
+    kwargs["revers"] = variant == "revers"
+    kwargs["bidirectional"] = variant == "bigru"
+    if draw(st.booleans()):
+      kwargs["lengths"] = tuple(draw(st.lists(
+          st.integers(0, time), min_size=batch, max_size=batch)))
+  return equivalence.Case(**kwargs)
+
+
+@hypothesis.given(cases())
+def test_property_reference_path_is_bitwise_and_keras_within_bound(case):
+  assert_rows_pass(equivalence.forward_and_gradients(
+      case, modes=("function", "keras")))
+
+
+class TestGoldens:
+
+  @pytest.mark.parametrize("name", sorted(goldens.GOLDENS))
+  def test_golden_holds_the_traceable_values(self, name):
+    state = tf1_checkpoint.read(os.path.join(GOLDEN_FOLDER, name,
+                                             goldens.CHECKPOINT))
+    spec = goldens.GOLDENS[name]
+    assert state.spec == spec and state.adam is None
+    expected = goldens.traceable_values(spec)
+    assert list(state.values) == list(expected)
+    for n, value in expected.items():
+      assert compare.bitwise_equal(state.values[n], value), n
+
+  @pytest.mark.parametrize("name", sorted(goldens.GOLDENS))
+  def test_golden_restores_strictly_and_reproduces_its_outputs(self, name):
+    spec = goldens.GOLDENS[name]
+    prefix = os.path.join(GOLDEN_FOLDER, name, goldens.CHECKPOINT)
+    graph = legacy_graph.build(spec)
+    # Strict both ways: every checkpoint variable is restored, every graph
+    # variable comes from the checkpoint.
+    assert set(graph.variables) == {
+        n for n, _ in tf.train.list_variables(prefix)}
+    outputs = legacy_graph.run(graph, goldens.probe_inputs(spec),
+                               prefix=prefix)
+    with np.load(os.path.join(GOLDEN_FOLDER, name, goldens.EXPECTED)) as f:
+      assert sorted(f.files) == sorted(outputs)
+      for key in f.files:
+        # Written on this project's CI machine type, where they match
+        # bitwise; another CPU's kernels may round float32 differently.
+        c = compare.compare(outputs[key], f[key])
+        assert c.within(tolerances.GOLDEN.for_dtype(spec.dtype)), (key, c)
+    for target in mapping.TARGETS:
+      if target == mapping.KERAS and not spec.reset_gate:
+        continue
+      state = tf1_checkpoint.read(prefix)
+      model, _ = equivalence.convert.to_keras(state, target)
+      for check in equivalence.convert.verify_outputs(
+          state, model, target, x=goldens.probe_inputs(spec), prefix=prefix):
+        assert check.ok, (target, check)
+
+
+class TestHarness:
+  """Checks the TF2 migration guide recommends and Keras 3 does not ship."""
+
+  def count_variable_creations(self, fn):
+    created = []
+
+    def creator(next_creator, **kwargs):
+      created.append(kwargs.get("name"))
+      return next_creator(**kwargs)
+
+    with tf.variable_creator_scope(creator):
+      fn()
+    return created
+
+  def test_no_variable_is_created_twice(self):
+    layer = tf2.ScanGRU(4, return_sequences=True, dtype="float64")
+    x = np.zeros((2, 3, 2))
+    first = self.count_variable_creations(lambda: layer(x))
+    assert len(first) == 9
+    again = self.count_variable_creations(lambda: (
+        layer(x), layer(np.zeros((5, 7, 2))),
+        tf.function(layer)(tf.constant(x)),
+        tf.function(layer, jit_compile=True)(tf.constant(x))))
+    assert again == []
+    bi = tf2.LegacyBidirectional(tf2.LoopGRU(3, return_sequences=True))
+    assert len(self.count_variable_creations(
+        lambda: bi(np.zeros((2, 3, 2), np.float32)))) == 18
+    assert self.count_variable_creations(
+        lambda: bi(np.zeros((1, 9, 2), np.float32),
+                   sequence_lengths=[4])) == []
+
+  def test_legacy_graph_creates_each_variable_once(self):
+    with tf.Graph().as_default():
+      gru = scan_gru.GRU(2, 4)
+      # tf.scan called forward_pass once per step: no variables from it.
+      assert [v.op.name for v in _v1.global_variables()] == list(
+          scan_gru.VARIABLE_NAMES)
+      assert gru.h_t is not None
+
+  @pytest.mark.parametrize("name", sorted(goldens.GOLDENS))
+  def test_legacy_and_tf2_variables_correspond_one_to_one(self, name):
+    spec = goldens.GOLDENS[name]
+    legacy = {n: (tuple(v.shape.as_list()), v.dtype.base_dtype.name)
+              for n, v in legacy_graph.build(spec).variables.items()}
+    model = models.build(spec, mapping.TF2)
+    places = mapping.placements(spec, model, mapping.TF2)
+    tf2_side = {p.legacy: (tuple(p.variable.shape), p.variable.dtype)
+                for p in places}
+    assert tf2_side == legacy
+    assert len({id(p.variable) for p in places}) == len(places) == len(
+        model.weights)

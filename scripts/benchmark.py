@@ -1,0 +1,66 @@
+"""Benchmarks the legacy graph, the TF2 layers, stock Keras and the floor.
+
+One process, one run, side by side (see benchmarks/run.py): per workload
+the median ms/step, sequences/s, the ratios to legacy, to stock Keras and
+to the floor, and peak memory; then the full 5000-epoch seed job, legacy
+against TF2. Writes benchmark.json (with `ratios` and their targets) and
+benchmark.png into --output_dir. A benchmark, not a test: it prints what it
+measured and exits 0.
+
+  gru-benchmark --output_dir=runs/benchmark            # ~10 minutes
+  gru-benchmark --workloads=scale_train --full_job_epochs=0
+"""
+
+from absl import app
+from absl import flags
+
+import scripts
+
+_WORKLOADS = flags.DEFINE_list(
+    "workloads", ["seed_train", "scale_train", "scale_infer", "long_infer"],
+    "Workloads to run (benchmarks/implementations.py).")
+_FULL_JOB_EPOCHS = flags.DEFINE_integer(
+    "full_job_epochs", 5000, "Epochs of the full seed-job comparison (0 "
+    "skips it).", lower_bound=0)
+_SMALL = flags.DEFINE_bool("small", False, "Tiny shapes (a smoke test).")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", "runs/benchmark",
+                                  "Folder for benchmark.json and .png.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # Imported after flag parsing: --help and flag errors stay instant.
+  from benchmarks import implementations  # pylint: disable=g-import-not-at-top
+  from benchmarks import run as run_lib  # pylint: disable=g-import-not-at-top
+  unknown = sorted(set(_WORKLOADS.value) - set(implementations.WORKLOADS))
+  if unknown:
+    raise app.UsageError(f"--workloads: unknown {unknown}; choose from "
+                         f"{sorted(implementations.WORKLOADS)}")
+  payload = run_lib.run(_OUTPUT_DIR.value, tuple(_WORKLOADS.value),
+                        _FULL_JOB_EPOCHS.value, small=_SMALL.value)
+  for line in payload["table"]:
+    print(line)
+  job = payload["full_seed_job"]
+  if job:
+    print(f"full seed job ({job['epochs']} epochs): legacy "
+          f"{job['legacy_s']:.1f} s (answer {job['legacy_answer']}), TF2 "
+          f"{job['tf2_s']:.1f} s (answer {job['tf2_answer']})")
+  speed = payload["machine_speed"]
+  print(f"machine speed (pure-Python yardstick, lower is faster): "
+        f"{speed['before']['median_s']:.3f} s before, "
+        f"{speed['after']['median_s']:.3f} s after")
+  for name, t in payload["targets"].items():
+    sign = "<=" if t["lower_is_better"] else ">="
+    print(f"{name:28} {t['value']:.3f}  target {sign} {t['target']}  "
+          f"{'met' if t['met'] else 'NOT met'}")
+  print(f"# wrote {payload['json_path']} and {payload['plot_path']}")
+  return 0
+
+
+def run():
+  scripts.run(main)
+
+
+if __name__ == "__main__":
+  run()
