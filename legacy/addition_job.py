@@ -57,19 +57,7 @@ class Graph:
     return self.gru.variables + [self.W_output, self.b_output]
 
 
-@dataclasses.dataclass
-class Result:
-  """What a run produced."""
-  train_losses: np.ndarray
-  test_losses: np.ndarray
-  query_output: np.ndarray
-  prediction: int
-  initial_values: dict
-  final_values: dict
-  wall_time_s: float
-  checkpoint_prefix: str = None
-  plot_path: str = None
-  summary_dir: str = None
+Result = job_configs.AdditionResult
 
 
 def build_output_layer(gru):

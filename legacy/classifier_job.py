@@ -52,14 +52,7 @@ class Graph:
   init_variables: tf.Operation
 
 
-@dataclasses.dataclass
-class Result:
-  train_losses: np.ndarray
-  train_accuracies: np.ndarray
-  test_accuracies: np.ndarray
-  wall_time_s: float
-  checkpoint_prefix: str = None
-  plot_path: str = None
+Result = job_configs.ClassifierResult
 
 
 def build_head(output, num_classes):

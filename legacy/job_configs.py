@@ -1,11 +1,15 @@
-"""The two source jobs' settings (plain dataclasses, no TensorFlow).
+"""The two source jobs' settings and results (plain dataclasses, no
+TensorFlow).
 
 The legacy jobs use them as they are; the TF2 jobs extend them with their
-own options, so both sides of a migration share one definition of the job.
+own options and outputs, so both sides of a migration share one definition
+of the job.
 """
 
 import dataclasses
 import numbers
+
+import numpy as np
 
 
 def check_positive_ints(config, names):
@@ -73,3 +77,29 @@ class ClassifierConfig:
     if not self.learning_rate > 0:
       raise ValueError(
           f"`learning_rate` must be > 0, got {self.learning_rate!r}.")
+
+
+@dataclasses.dataclass
+class AdditionResult:
+  """What a run of the addition job produced."""
+  train_losses: np.ndarray
+  test_losses: np.ndarray
+  query_output: np.ndarray
+  prediction: int
+  initial_values: dict
+  final_values: dict
+  wall_time_s: float
+  checkpoint_prefix: str = None
+  plot_path: str = None
+  summary_dir: str = None
+
+
+@dataclasses.dataclass
+class ClassifierResult:
+  """What a run of the sequence classifier produced."""
+  train_losses: np.ndarray
+  train_accuracies: np.ndarray
+  test_accuracies: np.ndarray
+  wall_time_s: float
+  checkpoint_prefix: str = None
+  plot_path: str = None

@@ -57,19 +57,9 @@ class Config(job_configs.AdditionConfig):
 
 
 @dataclasses.dataclass
-class Result:
-  """What a run produced (as `legacy.addition_job.Result`)."""
-  train_losses: np.ndarray
-  test_losses: np.ndarray
-  query_output: np.ndarray
-  prediction: int
-  initial_values: dict
-  final_values: dict
-  wall_time_s: float
-  checkpoint_prefix: str = None
+class Result(job_configs.AdditionResult):
+  """The legacy job's result, plus the saved Keras model."""
   model_path: str = None
-  plot_path: str = None
-  summary_dir: str = None
 
 
 def build_model(config):

@@ -39,15 +39,10 @@ class Config(job_configs.ClassifierConfig):
 
 
 @dataclasses.dataclass
-class Result:
-  train_losses: np.ndarray
-  train_accuracies: np.ndarray
-  test_accuracies: np.ndarray
-  wall_time_s: float
+class Result(job_configs.ClassifierResult):
+  """The legacy job's result, plus the trained model and its file."""
   model: keras.Model = None
   model_path: str = None
-  checkpoint_prefix: str = None
-  plot_path: str = None
 
 
 def build_model(config, time_steps, features, num_classes):
