@@ -12,6 +12,10 @@ Implementations of a workload's step:
     keras             stock keras.layers.GRU(reset_after=False) holding the
                       converted weights, under tf.function (Keras's default
                       on CPU: no XLA)
+    keras_xla         the same under tf.function(jit_compile=True), which
+                      Keras does not choose on a CPU-only machine (its
+                      jit_compile="auto" turns XLA off there): it shows how
+                      much of tf2_xla's lead is XLA's
     fused_experiment  the classic GRU optimization, measured and kept out of
                       the layers: all inputs projected in one matmul before
                       the loop (bias folded in), z and r's recurrent matmuls
@@ -46,7 +50,7 @@ from tf2 import addition_job as tf2_addition
 _v1 = tf.compat.v1
 
 IMPLEMENTATIONS = ("legacy", "tf2", "tf2_xla", "tf2_exact", "keras",
-                   "fused_experiment", "floor")
+                   "keras_xla", "fused_experiment", "floor")
 # The TF2 configurations this project ships (the ratios use the fastest).
 TF2 = ("tf2", "tf2_xla", "tf2_exact")
 
@@ -78,7 +82,7 @@ WORKLOADS = {
                            repeats=60),
     "scale_train": Workload("scale_train", "scale: training step",
                             spec_lib.LOOP, 256, 100, 64, 256, "float32",
-                            True, repeats=8),
+                            True, repeats=12),
     "scale_infer": Workload("scale_infer", "scale: inference",
                             spec_lib.LOOP, 256, 100, 64, 256, "float32",
                             False, repeats=10),
@@ -124,7 +128,8 @@ def applies(name, workload):
 def build(name, workload):
   """A zero-argument callable that runs one step of `name` on `workload`."""
   return {"legacy": _legacy, "tf2": _tf2, "tf2_xla": _tf2, "tf2_exact": _tf2,
-          "keras": _keras, "fused_experiment": _fused_experiment,
+          "keras": _keras, "keras_xla": _keras,
+          "fused_experiment": _fused_experiment,
           "floor": _floor}[name](name, workload)
 
 
@@ -185,7 +190,6 @@ def _tf2(name, workload):
 
 
 def _keras(name, workload):
-  del name
   y = workload.inputs()[1]
   spec = _spec(workload)
   model = models.build(spec, mapping.KERAS)
@@ -196,7 +200,8 @@ def _keras(name, workload):
     y = tf.constant(y)
     loss_fn = lambda out: tf2_addition.quadratic_loss(out, y, workload.batch)  # pylint: disable=g-long-lambda
   return _train_or_infer(workload, model, model.trainable_variables, loss_fn,
-                         keras.optimizers.Adam(epsilon=1e-8))
+                         keras.optimizers.Adam(epsilon=1e-8),
+                         jit=name == "keras_xla")
 
 
 def _gate_weights(workload, rng):

@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from benchmarks import full_job
 from benchmarks import implementations as impl
 from benchmarks import measure
 from benchmarks import run
@@ -28,6 +29,8 @@ def test_ratios_use_the_fastest_shipped_tf2_configuration():
                     "scale_train_tf2_vs_keras": 0.8,
                     "scale_train_tf2_vs_floor": 2.0,
                     "scale_infer_tf2_vs_keras": 2.0}
+  figures.append(figure("scale_infer", "keras_xla", 1.5))
+  assert run.ratios(figures, None)["scale_infer_tf2_vs_keras_xla"] == 1.5
   met = run.targets_met(ratios)
   assert met["scale_train_tf2_vs_floor"]["met"] is False
   assert met["scale_infer_tf2_vs_keras"]["met"] is True
@@ -63,3 +66,44 @@ def test_small_run_writes_json_and_plot(tmp_path):
   assert "scale_infer_tf2_vs_keras" in written["ratios"]
   assert written["machine"]["cores"] >= 1
   assert os.path.isfile(payload["plot_path"])
+
+
+def test_full_seed_job_alternates_jobs_and_compares_medians():
+  calls = []
+  seconds = {"legacy": iter([90.0, 60.0, 70.0]), "tf2": iter([9.0, 12.0,
+                                                               8.0])}
+
+  def run_one(job, epochs):
+    calls.append((job, epochs))
+    return {"job": job, "epochs": epochs, "wall_time_s": next(seconds[job]),
+            "answer": 1040}
+
+  result = run.full_seed_job(7, repeats=3, log=lambda _: None,
+                             run_one=run_one)
+  assert calls == [("legacy", 7), ("tf2", 7)] * 3
+  assert result["legacy_s"] == 70.0 and result["tf2_s"] == 9.0
+  assert result["legacy_runs_s"] == [90.0, 60.0, 70.0]
+  assert result["tf2_answers"] == [1040] * 3
+  assert run.ratios([], result) == {"seed_job_tf2_vs_legacy": 9.0 / 70.0}
+
+
+def test_full_job_rejects_an_unknown_job_and_bad_repeats(tmp_path):
+  with pytest.raises(ValueError, match="`job` must be one of"):
+    full_job.run_job("keras", 1)
+  with pytest.raises(ValueError, match="`job` must be one of"):
+    full_job.run_job_in_new_process("keras", 1)
+  with pytest.raises(ValueError, match="`full_job_repeats` must be >= 1"):
+    run.run(str(tmp_path), workloads=(), full_job_epochs=1,
+            full_job_repeats=0)
+
+
+def test_full_job_process_reports_a_failure_with_its_stderr():
+  with pytest.raises(RuntimeError, match="exited with 1"):
+    full_job.run_job_in_new_process("tf2", 0)  # Config rejects 0 epochs.
+
+
+@pytest.mark.slow
+def test_full_job_runs_in_a_process_of_its_own():
+  result = full_job.run_job_in_new_process("tf2", 2)
+  assert result["job"] == "tf2" and result["epochs"] == 2
+  assert isinstance(result["answer"], int) and result["wall_time_s"] > 0

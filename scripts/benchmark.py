@@ -1,13 +1,13 @@
 """Benchmarks the legacy graph, the TF2 layers, stock Keras and the floor.
 
-One process, one run, side by side (see benchmarks/run.py): per workload
-the median ms/step, sequences/s, the ratios to legacy, to stock Keras and
-to the floor, and peak memory; then the full 5000-epoch seed job, legacy
-against TF2. Writes benchmark.json (with `ratios` and their targets) and
+One run, side by side (see benchmarks/run.py): per workload the median
+ms/step, sequences/s, the ratios to legacy, to stock Keras and to the
+floor, and peak memory; then the full 5000-epoch seed job, legacy against
+TF2, each job in a process of its own, alternating, three times each. Writes benchmark.json (with `ratios` and their targets) and
 benchmark.png into --output_dir. A benchmark, not a test: it prints what it
 measured and exits 0.
 
-  gru-benchmark --output_dir=runs/benchmark            # ~10 minutes
+  gru-benchmark --output_dir=runs/benchmark            # ~12 minutes
   gru-benchmark --workloads=scale_train --full_job_epochs=0
 """
 
@@ -22,9 +22,16 @@ _WORKLOADS = flags.DEFINE_list(
 _FULL_JOB_EPOCHS = flags.DEFINE_integer(
     "full_job_epochs", 5000, "Epochs of the full seed-job comparison (0 "
     "skips it).", lower_bound=0)
+_FULL_JOB_REPEATS = flags.DEFINE_integer(
+    "full_job_repeats", 3, "Runs of each full seed job (medians are "
+    "compared).", lower_bound=1)
 _SMALL = flags.DEFINE_bool("small", False, "Tiny shapes (a smoke test).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "runs/benchmark",
                                   "Folder for benchmark.json and .png.")
+
+
+def _seconds(values):
+  return ", ".join(f"{v:.1f}" for v in values)
 
 
 def main(argv):
@@ -38,14 +45,19 @@ def main(argv):
     raise app.UsageError(f"--workloads: unknown {unknown}; choose from "
                          f"{sorted(implementations.WORKLOADS)}")
   payload = run_lib.run(_OUTPUT_DIR.value, tuple(_WORKLOADS.value),
-                        _FULL_JOB_EPOCHS.value, small=_SMALL.value)
+                        _FULL_JOB_EPOCHS.value, small=_SMALL.value,
+                        full_job_repeats=_FULL_JOB_REPEATS.value)
   for line in payload["table"]:
     print(line)
   job = payload["full_seed_job"]
   if job:
-    print(f"full seed job ({job['epochs']} epochs): legacy "
-          f"{job['legacy_s']:.1f} s (answer {job['legacy_answer']}), TF2 "
-          f"{job['tf2_s']:.1f} s (answer {job['tf2_answer']})")
+    legacy_runs, tf2_runs = (_seconds(job["legacy_runs_s"]),
+                             _seconds(job["tf2_runs_s"]))
+    print(f"full seed job ({job['epochs']} epochs, median of "
+          f"{job['repeats']}, each in its own process): legacy "
+          f"{job['legacy_s']:.1f} s ({legacy_runs}; answers "
+          f"{job['legacy_answers']}), TF2 {job['tf2_s']:.1f} s ({tf2_runs}; "
+          f"answers {job['tf2_answers']})")
   speed = payload["machine_speed"]
   print(f"machine speed (pure-Python yardstick, lower is faster): "
         f"{speed['before']['median_s']:.3f} s before, "

@@ -1,0 +1,69 @@
+"""One full seed job in a process of its own, as its script would run it.
+
+`benchmarks/run.py` times the full 5000-epoch addition job, legacy and TF2,
+each in a fresh process started here, and not inside the benchmark's own
+process. TensorFlow sizes its process-wide CPU thread pools once, from the
+first runtime a process creates (a `Session`'s ConfigProto or the eager
+context), and every later `Session` and eager op shares them. In a process
+of its own each job gets the runtime its script gets: the legacy job's
+one-thread Session is the first, as when `gru-legacy-addition` runs it; the
+TF2 job gets TensorFlow's defaults, as under `gru-tf2-addition`.
+
+    python -m benchmarks.full_job legacy 5000
+
+prints one JSON line: the job, its epochs, its own `wall_time_s` (training
+and the query, as the job reports it; not the interpreter's start-up) and
+its answer.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+JOBS = ("legacy", "tf2")
+
+
+def run_job(job, epochs):
+  """Runs the default `job` ("legacy" or "tf2") for `epochs` in this process."""
+  if job not in JOBS:
+    raise ValueError(f"`job` must be one of {JOBS}, got {job!r}.")
+  if job == "legacy":
+    from legacy import addition_job  # pylint: disable=g-import-not-at-top
+  else:
+    from tf2 import addition_job  # pylint: disable=g-import-not-at-top
+  result = addition_job.train(addition_job.Config(epochs=epochs),
+                              log=lambda _: None)
+  return {"job": job, "epochs": epochs, "wall_time_s": result.wall_time_s,
+          "answer": int(result.prediction)}
+
+
+def run_job_in_new_process(job, epochs):
+  """`run_job` in a fresh Python process; returns its JSON result."""
+  if job not in JOBS:
+    raise ValueError(f"`job` must be one of {JOBS}, got {job!r}.")
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+             PYTHONPATH=os.pathsep.join(
+                 p for p in (root, os.environ.get("PYTHONPATH")) if p))
+  done = subprocess.run(
+      [sys.executable, "-m", "benchmarks.full_job", job, str(epochs)],
+      capture_output=True, text=True, env=env, check=False)
+  if done.returncode != 0:
+    raise RuntimeError(f"the {job} job's process exited with "
+                       f"{done.returncode}:\n{done.stderr[-4000:]}")
+  return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv):
+  if len(argv) != 3 or argv[1] not in JOBS or not argv[2].isdigit():
+    sys.stderr.write(f"usage: python -m benchmarks.full_job {{{','.join(JOBS)}}}"
+                     f" EPOCHS\n")
+    return 2
+  print(json.dumps(run_job(argv[1], int(argv[2]))))
+  return 0
+
+
+if __name__ == "__main__":
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+  sys.exit(main(sys.argv))
