@@ -24,10 +24,14 @@ import sys
 JOBS = ("legacy", "tf2")
 
 
-def run_job(job, epochs):
-  """Runs the default `job` ("legacy" or "tf2") for `epochs` in this process."""
+def _check_job(job):
   if job not in JOBS:
     raise ValueError(f"`job` must be one of {JOBS}, got {job!r}.")
+
+
+def run_job(job, epochs):
+  """Runs the default `job` ("legacy" or "tf2") for `epochs` in this process."""
+  _check_job(job)
   if job == "legacy":
     from legacy import addition_job  # pylint: disable=g-import-not-at-top
   else:
@@ -40,8 +44,7 @@ def run_job(job, epochs):
 
 def run_job_in_new_process(job, epochs):
   """`run_job` in a fresh Python process; returns its JSON result."""
-  if job not in JOBS:
-    raise ValueError(f"`job` must be one of {JOBS}, got {job!r}.")
+  _check_job(job)
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
              PYTHONPATH=os.pathsep.join(
@@ -57,8 +60,8 @@ def run_job_in_new_process(job, epochs):
 
 def main(argv):
   if len(argv) != 3 or argv[1] not in JOBS or not argv[2].isdigit():
-    sys.stderr.write(f"usage: python -m benchmarks.full_job {{{','.join(JOBS)}}}"
-                     f" EPOCHS\n")
+    jobs = "|".join(JOBS)
+    sys.stderr.write(f"usage: python -m benchmarks.full_job {jobs} EPOCHS\n")
     return 2
   print(json.dumps(run_job(argv[1], int(argv[2]))))
   return 0

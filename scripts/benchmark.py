@@ -3,11 +3,12 @@
 One run, side by side (see benchmarks/run.py): per workload the median
 ms/step, sequences/s, the ratios to legacy, to stock Keras and to the
 floor, and peak memory; then the full 5000-epoch seed job, legacy against
-TF2, each job in a process of its own, alternating, three times each. Writes benchmark.json (with `ratios` and their targets) and
-benchmark.png into --output_dir. A benchmark, not a test: it prints what it
-measured and exits 0.
+TF2, each job in a process of its own, alternating, three times each.
+Writes benchmark.json (with `ratios` and their targets) and benchmark.png
+into --output_dir. A benchmark, not a test: it prints what it measured and
+exits 0.
 
-  gru-benchmark --output_dir=runs/benchmark            # ~12 minutes
+  gru-benchmark --output_dir=runs/benchmark            # ~13 minutes
   gru-benchmark --workloads=scale_train --full_job_epochs=0
 """
 
