@@ -7,7 +7,8 @@ first runtime a process creates (a `Session`'s ConfigProto or the eager
 context), and every later `Session` and eager op shares them. In a process
 of its own each job gets the runtime its script gets: the legacy job's
 one-thread Session is the first, as when `gru-legacy-addition` runs it; the
-TF2 job gets TensorFlow's defaults, as under `gru-tf2-addition`.
+TF2 job sets `job_configs.ADDITION_THREADS` before anything runs, as
+`gru-tf2-addition` does by default.
 
     python -m benchmarks.full_job legacy 5000
 
@@ -32,9 +33,12 @@ def _check_job(job):
 def run_job(job, epochs):
   """Runs the default `job` ("legacy" or "tf2") for `epochs` in this process."""
   _check_job(job)
+  from legacy import job_configs  # pylint: disable=g-import-not-at-top
   if job == "legacy":
     from legacy import addition_job  # pylint: disable=g-import-not-at-top
   else:
+    from tf2 import runtime  # pylint: disable=g-import-not-at-top
+    runtime.set_threads(job_configs.ADDITION_THREADS)
     from tf2 import addition_job  # pylint: disable=g-import-not-at-top
   result = addition_job.train(addition_job.Config(epochs=epochs),
                               log=lambda _: None)

@@ -13,6 +13,7 @@ from legacy import sequence_data
 from migration import compare
 from tf2 import addition_job
 from tf2 import classifier_job
+from tf2 import runtime
 
 LOG_LINE = re.compile(
     r"^Iteration: (\d+), train loss: \d+\.\d{4}, test loss: \d+\.\d{4}$")
@@ -24,12 +25,28 @@ def is_png(path):
     return f.read(8) == PNG_MAGIC
 
 
+@pytest.fixture(scope="module")
+def addition_run(tmp_path_factory):
+  """`addition_run(exact)`: the 100-epoch job (two blocks of 50, one
+  compiled function), trained once per test process and path; returns
+  (result, log lines, output folder)."""
+  runs = {}
+
+  def run(exact):
+    if exact not in runs:
+      out_dir = str(tmp_path_factory.mktemp("addition_run") / "out")
+      lines = []
+      result = addition_job.train(addition_job.Config(epochs=100, exact=exact),
+                                  output_dir=out_dir, log=lines.append)
+      runs[exact] = result, lines, out_dir
+    return runs[exact]
+
+  return run
+
+
 @pytest.mark.parametrize("exact", [False, True])
-def test_addition_job_outputs(out_dir, exact):
-  lines = []
-  # 100 epochs: two blocks of 50, one compiled function.
-  config = addition_job.Config(epochs=100, exact=exact)
-  result = addition_job.train(config, output_dir=out_dir, log=lines.append)
+def test_addition_job_outputs(addition_run, exact):
+  result, lines, out_dir = addition_run(exact)
   assert [int(LOG_LINE.match(l).group(1)) for l in lines] == [0, 50]
   assert len(result.train_losses) == len(result.test_losses) == 100
   assert result.train_losses[-1] < result.train_losses[0]
@@ -81,15 +98,51 @@ def test_classifier_job(out_dir, model, reset_gate):
   assert len(loaded.weights) == gru_weights + 2
 
 
-def test_tf2_addition_cli(tmp_path):
+@pytest.mark.parametrize("exact", [False, True])
+def test_tf2_addition_cli_matches_the_library_bit_for_bit(tmp_path,
+                                                          addition_run, exact):
+  # The script runs with its default --threads=1; this process runs with
+  # TensorFlow's default threads. Threads change where ops run, not what
+  # they compute: the trained weights must be the same bits.
   out = str(tmp_path / "run")
-  proc = script_runner.run("tf2_addition", "--epochs=100", "--exact",
+  proc = script_runner.run("tf2_addition", "--epochs=100",
+                           f"--{'' if exact else 'no'}exact",
                            f"--output_dir={out}")
   assert proc.returncode == 0, proc.stderr
   lines = proc.stdout.splitlines()
   assert LOG_LINE.match(lines[0]) and LOG_LINE.match(lines[1])
   assert re.fullmatch(r"\d+", lines[2])
   assert proc.stderr == ""
+  expected, _, _ = addition_run(exact)
+  assert lines[2] == str(expected.prediction)
+  saved = keras.saving.load_model(os.path.join(out, addition_job.MODEL_NAME),
+                                  safe_mode=True)
+  got = addition_job.weight_values(saved)
+  assert sorted(got) == sorted(expected.final_values)
+  for path, value in expected.final_values.items():
+    assert compare.bitwise_equal(got[path], value), path
+
+
+def test_set_threads_rejects_bad_values():
+  for bad in (-1, 1.5, True, "2", None):
+    with pytest.raises(ValueError, match="`threads` must be an integer >= 0"):
+      runtime.set_threads(bad)
+
+
+def test_set_threads_after_the_runtime_started_says_so():
+  (tf.constant(1.0) + 1.0).numpy()  # the runtime has started
+  current = tf.config.threading.get_intra_op_parallelism_threads()
+  if current == tf.config.threading.get_inter_op_parallelism_threads():
+    runtime.set_threads(current)  # the current setting again: no error
+  with pytest.raises(RuntimeError, match="already started"):
+    runtime.set_threads(current + 1)
+  assert tf.config.threading.get_intra_op_parallelism_threads() == current
+
+
+def test_script_rejects_negative_threads():
+  proc = script_runner.run("tf2_addition", "--threads=-1")
+  assert proc.returncode != 0
+  assert "--threads" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_tf2_classifier_cli(tmp_path):

@@ -149,8 +149,8 @@ def train(config=Config(), output_dir=None, log=print):
     test_feed = {g.gru.input_layer: x_test, g.expected_output: y_test}
     train_losses = []
     validation_losses = []
-    with _v1.Session(graph=graph,
-                     config=runtime.session_config()) as session:
+    session_config = runtime.session_config(job_configs.ADDITION_THREADS)
+    with _v1.Session(graph=graph, config=session_config) as session:
       # (Restored: the extracted source defines init_variables but the line
       # that runs it was lost with the other `session.run` calls.)
       session.run(g.init_variables)

@@ -53,6 +53,12 @@ class AdditionConfig:
             f"fits in {self.query_bits} bits, got {value}.")
 
 
+# CPU threads (intra- and inter-op) both addition jobs run with: the legacy
+# job's Session (`legacy.runtime.session_config`) and `gru-tf2-addition
+# --threads`. The job's ops are tiny; one thread each measured fastest on 2
+# cores (tf2/runtime.py has the figures).
+ADDITION_THREADS = 1
+
 CLASSIFIER_MODELS = ("gru", "bigru")
 
 

@@ -1,0 +1,59 @@
+"""The TF2 jobs' process-wide runtime setting: TensorFlow's CPU threads.
+
+TensorFlow sizes its CPU thread pools once per process, when its runtime
+starts: the first eager op, `tf.function` call or `Session`. After that they
+cannot change. The legacy jobs pick theirs with `legacy.runtime
+.session_config`; a TF2 job picks them with `set_threads` before it runs
+anything.
+
+The addition job's ops are tiny (16-unit float64 matmuls over 100
+sequences), so handing them between threads costs more than it saves: on 2
+cores one intra-op and one inter-op thread ran its fast path about 20%
+faster than TensorFlow's defaults (full 5000-epoch job in fresh processes,
+three alternating pairs: 11.3-12.6 s against 13.8-15.3 s), and left its exact
+path and its stock-Keras-Adam variant no slower. That is why
+`gru-tf2-addition --threads` defaults to 1 (`job_configs.ADDITION_THREADS`),
+as the legacy job's Session does. Threads change where the job's ops run,
+not what they compute: its losses came out bitwise the same with 0, 1 and 2
+threads on all three paths (300 epochs), and the script's tests check its
+weights against this process's default threads bit for bit.
+"""
+
+import numbers
+
+import tensorflow as tf
+
+
+def set_threads(threads):
+  """Gives TensorFlow `threads` intra-op and `threads` inter-op threads.
+
+  Args:
+    threads: an integer >= 0; 0 keeps TensorFlow's defaults (sized from the
+      machine's cores).
+
+  Raises:
+    ValueError: `threads` is not an integer >= 0.
+    RuntimeError: TensorFlow's runtime already started in this process with
+      other settings (call this before anything runs).
+  """
+  if (isinstance(threads, bool) or not isinstance(threads, numbers.Integral)
+      or threads < 0):
+    raise ValueError(
+        f"`threads` must be an integer >= 0 (0: TensorFlow's default), got "
+        f"{threads!r}.")
+  threads = int(threads)
+  threading = tf.config.threading
+  if (threading.get_intra_op_parallelism_threads() == threads and
+      threading.get_inter_op_parallelism_threads() == threads):
+    return  # already so (TensorFlow's setters refuse even that once started)
+  try:
+    threading.set_intra_op_parallelism_threads(threads)
+    threading.set_inter_op_parallelism_threads(threads)
+  except RuntimeError as error:
+    raise RuntimeError(
+        f"cannot set `threads` to {threads}: TensorFlow's runtime already "
+        f"started in this process with intra-op "
+        f"{threading.get_intra_op_parallelism_threads()} and "
+        f"inter-op {threading.get_inter_op_parallelism_threads()} "
+        f"threads (0: default). Call set_threads before anything runs."
+    ) from error
