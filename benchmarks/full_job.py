@@ -11,10 +11,13 @@ TF2 job sets `job_configs.ADDITION_THREADS` before anything runs, as
 `gru-tf2-addition` does by default.
 
     python -m benchmarks.full_job legacy 5000
+    python -m benchmarks.full_job tf2 5000 0   # TF2 with TensorFlow's threads
 
-prints one JSON line: the job, its epochs, its own `wall_time_s` (training
-and the query, as the job reports it; not the interpreter's start-up) and
-its answer.
+prints one JSON line: the job, its epochs, its threads, its own
+`wall_time_s` (training and the query, as the job reports it; not the
+interpreter's start-up) and its answer. The TF2 job takes an optional
+THREADS (`gru-tf2-addition --threads`; default its default), which is how
+BUILD.md compares one thread with TensorFlow's defaults.
 """
 
 import json
@@ -30,19 +33,30 @@ def _check_job(job):
     raise ValueError(f"`job` must be one of {JOBS}, got {job!r}.")
 
 
-def run_job(job, epochs):
-  """Runs the default `job` ("legacy" or "tf2") for `epochs` in this process."""
+def run_job(job, epochs, threads=None):
+  """Runs the default `job` ("legacy" or "tf2") for `epochs` in this process.
+
+  `threads`: the TF2 job's CPU threads (None: `job_configs.ADDITION_THREADS`,
+  as its script); the legacy job's are its Session's and cannot be chosen.
+  """
   _check_job(job)
   from legacy import job_configs  # pylint: disable=g-import-not-at-top
   if job == "legacy":
+    if threads is not None:
+      raise ValueError("`threads` applies to the tf2 job only; the legacy "
+                       "job runs its own Session's.")
+    threads = job_configs.ADDITION_THREADS
     from legacy import addition_job  # pylint: disable=g-import-not-at-top
   else:
+    if threads is None:
+      threads = job_configs.ADDITION_THREADS
     from tf2 import runtime  # pylint: disable=g-import-not-at-top
-    runtime.set_threads(job_configs.ADDITION_THREADS)
+    runtime.set_threads(threads)
     from tf2 import addition_job  # pylint: disable=g-import-not-at-top
   result = addition_job.train(addition_job.Config(epochs=epochs),
                               log=lambda _: None)
-  return {"job": job, "epochs": epochs, "wall_time_s": result.wall_time_s,
+  return {"job": job, "epochs": epochs, "threads": threads,
+          "wall_time_s": result.wall_time_s,
           "answer": int(result.prediction)}
 
 
@@ -63,14 +77,20 @@ def run_job_in_new_process(job, epochs):
 
 
 def main(argv):
-  if len(argv) != 3 or argv[1] not in JOBS or not argv[2].isdigit():
-    jobs = "|".join(JOBS)
-    sys.stderr.write(f"usage: python -m benchmarks.full_job {jobs} EPOCHS\n")
+  threads = argv[3:4]
+  if (len(argv) not in (3, 4) or argv[1] not in JOBS or
+      not argv[2].isdigit() or (threads and (argv[1] != "tf2" or
+                                             not threads[0].isdigit()))):
+    sys.stderr.write("usage: python -m benchmarks.full_job legacy EPOCHS\n"
+                     "       python -m benchmarks.full_job tf2 EPOCHS "
+                     "[THREADS]\n")
     return 2
-  print(json.dumps(run_job(argv[1], int(argv[2]))))
+  import scripts  # pylint: disable=g-import-not-at-top
+  scripts.import_tensorflow_quietly()
+  print(json.dumps(run_job(argv[1], int(argv[2]),
+                           int(threads[0]) if threads else None)))
   return 0
 
 
 if __name__ == "__main__":
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   sys.exit(main(sys.argv))

@@ -9,6 +9,7 @@ from benchmarks import full_job
 from benchmarks import implementations as impl
 from benchmarks import measure
 from benchmarks import run
+from legacy import job_configs
 
 
 def figure(workload, name, seconds, batch=256):
@@ -92,6 +93,8 @@ def test_full_job_rejects_an_unknown_job_and_bad_repeats(tmp_path):
     full_job.run_job("keras", 1)
   with pytest.raises(ValueError, match="`job` must be one of"):
     full_job.run_job_in_new_process("keras", 1)
+  with pytest.raises(ValueError, match="`threads` applies to the tf2 job"):
+    full_job.run_job("legacy", 1, threads=1)
   with pytest.raises(ValueError, match="`full_job_repeats` must be >= 1"):
     run.run(str(tmp_path), workloads=(), full_job_epochs=1,
             full_job_repeats=0)
@@ -102,8 +105,17 @@ def test_full_job_process_reports_a_failure_with_its_stderr():
     full_job.run_job_in_new_process("tf2", -1)
 
 
+@pytest.mark.parametrize("argv", [
+    ["legacy", "5", "1"], ["tf2", "5", "one"], ["tf2", "-5"], ["tf2"],
+    ["tf2", "5", "1", "1"]])
+def test_full_job_command_line_usage(argv, capsys):
+  assert full_job.main(["full_job", *argv]) == 2  # before any job runs
+  assert capsys.readouterr().err.startswith("usage: ")
+
+
 @pytest.mark.slow
 def test_full_job_runs_in_a_process_of_its_own():
   result = full_job.run_job_in_new_process("tf2", 2)
   assert result["job"] == "tf2" and result["epochs"] == 2
+  assert result["threads"] == job_configs.ADDITION_THREADS
   assert isinstance(result["answer"], int) and result["wall_time_s"] > 0

@@ -104,6 +104,8 @@ def test_tf2_addition_cli_matches_the_library_bit_for_bit(tmp_path,
   # The script runs with its default --threads=1; this process runs with
   # TensorFlow's default threads. Threads change where ops run, not what
   # they compute: the trained weights must be the same bits.
+  assert tf.config.threading.get_intra_op_parallelism_threads() == 0
+  assert tf.config.threading.get_inter_op_parallelism_threads() == 0
   out = str(tmp_path / "run")
   proc = script_runner.run("tf2_addition", "--epochs=100",
                            f"--{'' if exact else 'no'}exact",
