@@ -8,15 +8,14 @@ anything.
 
 The addition job's ops are tiny (16-unit float64 matmuls over 100
 sequences), so handing them between threads costs more than it saves: on 2
-cores one intra-op and one inter-op thread ran its fast path about 20%
-faster than TensorFlow's defaults (full 5000-epoch job in fresh processes,
-three alternating pairs: 11.3-12.6 s against 13.8-15.3 s), and left its exact
-path and its stock-Keras-Adam variant no slower. That is why
-`gru-tf2-addition --threads` defaults to 1 (`job_configs.ADDITION_THREADS`),
-as the legacy job's Session does. Threads change where the job's ops run,
-not what they compute: its losses came out bitwise the same with 0, 1 and 2
-threads on all three paths (300 epochs), and the script's tests check its
-weights against this process's default threads bit for bit.
+cores one intra-op and one inter-op thread ran its full 5000-epoch job in a
+median 12.2 s against 14.7 s with TensorFlow's defaults (`python -m
+benchmarks.full_job tf2 5000 THREADS`, fresh processes, three alternating
+pairs; BUILD.md, Performance). That is why `gru-tf2-addition --threads`
+defaults to 1 (`job_configs.ADDITION_THREADS`), as the legacy job's Session
+does. Threads change where the job's ops run, not what they compute: the
+script's tests check its trained weights, on both paths, bit for bit against
+the test process's default threads.
 """
 
 import numbers
