@@ -4,6 +4,7 @@ Each script defines them once at import (absl flags are process-global) and
 turns them into its job's Config; TF2 scripts add their own flags beside.
 """
 
+import os
 import types
 
 from absl import flags
@@ -64,7 +65,16 @@ def define_classifier_flags(defaults, output_dir, model_help):
           "Folder for the checkpoint, plot and TensorBoard logs."))
   flags.register_validator("learning_rate", lambda value: value > 0,
                            message="--learning_rate must be > 0.")
+  flags.register_validator("mnist_npz", _check_npz_exists)
   return holders
+
+
+def _check_npz_exists(path):
+  """--mnist_npz names a file, checked before TensorFlow loads; the job
+  checks its contents."""
+  if path is not None and not os.path.isfile(path):
+    raise flags.ValidationError(f"no such file: {path!r}.")
+  return True
 
 
 def classifier_settings(holders):
