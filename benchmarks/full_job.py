@@ -76,19 +76,30 @@ def run_job_in_new_process(job, epochs):
   return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _parse(argv):
+  """(job, epochs, threads or None) from the command line; None if malformed.
+
+  THREADS is the TF2 job's only (`run_job`).
+  """
+  args = argv[1:]
+  most = 3 if args[:1] == ["tf2"] else 2
+  if (not 2 <= len(args) <= most or args[0] not in JOBS or
+      not all(a.isdigit() for a in args[1:])):
+    return None
+  numbers = [int(a) for a in args[1:]] + [None]
+  return args[0], numbers[0], numbers[1]
+
+
 def main(argv):
-  threads = argv[3:4]
-  if (len(argv) not in (3, 4) or argv[1] not in JOBS or
-      not argv[2].isdigit() or (threads and (argv[1] != "tf2" or
-                                             not threads[0].isdigit()))):
+  parsed = _parse(argv)
+  if parsed is None:
     sys.stderr.write("usage: python -m benchmarks.full_job legacy EPOCHS\n"
                      "       python -m benchmarks.full_job tf2 EPOCHS "
                      "[THREADS]\n")
     return 2
   import scripts  # pylint: disable=g-import-not-at-top
   scripts.import_tensorflow_quietly()
-  print(json.dumps(run_job(argv[1], int(argv[2]),
-                           int(threads[0]) if threads else None)))
+  print(json.dumps(run_job(*parsed)))
   return 0
 
 
