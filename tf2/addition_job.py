@@ -109,7 +109,7 @@ class Trainer:
     self.model = model or build_model(config)
     self.optimizer = optimizer or make_optimizer(config.optimizer)
     # Built here, not on the first call: a tf.function that creates
-    # variables is traced twice, and tracing the block costs about 1 s.
+    # variables is traced twice, and tracing the block is not free.
     self.optimizer.build(self.model.trainable_variables)
     self._run_block = tf.function(self._block,
                                   jit_compile=not config.exact)
