@@ -1,6 +1,11 @@
 """Real legacy checkpoints of every model variant, written by the legacy
 graphs themselves (tf.compat.v1.train.Saver), with TF1 Adam state."""
 
+import contextlib
+import hashlib
+import os
+import time
+
 import numpy as np
 import tensorflow as tf
 
@@ -50,3 +55,46 @@ def make(spec, prefix, adam=True, steps=2, seed=0, scale=0.5):
         x = rng.uniform(-1, 1, (4, 6, spec.input_dim)).astype(spec.dtype)
         session.run(train, {legacy.inputs: x})
       return saver.save(session, prefix, write_meta_graph=False)
+
+
+def make_all(folder):
+  """{variant: prefix} of a checkpoint of every variant in SPECS, made once
+  per folder: of processes sharing it (pytest-xdist workers), the first to
+  take its lock writes them."""
+  done = os.path.join(folder, "done")
+  os.makedirs(folder, exist_ok=True)
+  with shared_lock(os.path.join(folder, "lock")):
+    if not os.path.exists(done):
+      for name, spec in SPECS.items():
+        os.makedirs(os.path.join(folder, name), exist_ok=True)
+        make(spec, os.path.join(folder, name, "model.ckpt"))
+      with open(done, "w") as f:
+        f.write("ok")
+  return {name: os.path.join(folder, name, "model.ckpt") for name in SPECS}
+
+
+@contextlib.contextmanager
+def shared_lock(path, timeout=600):
+  """An exclusive lock between processes: a file created with O_EXCL."""
+  deadline = time.monotonic() + timeout
+  while True:
+    try:
+      fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+      break
+    except FileExistsError:
+      assert time.monotonic() < deadline, f"lock {path} held too long"
+      time.sleep(0.1)
+  try:
+    yield
+  finally:
+    os.close(fd)
+    os.remove(path)
+
+
+def digest(paths):
+  """One SHA-256 over the contents of `paths` (to prove them unchanged)."""
+  h = hashlib.sha256()
+  for p in sorted(paths):
+    with open(p, "rb") as f:
+      h.update(f.read())
+  return h.hexdigest()

@@ -127,6 +127,14 @@ class TestScanGRU:
       with pytest.raises(ValueError, match=match):
         scan_gru.GRU(**kwargs)
 
+  def test_time_zero_at_run_time_names_the_input(self):
+    with tf.Graph().as_default() as graph:
+      gru = scan_gru.GRU(2, 3)
+      with pytest.raises(tf.errors.InvalidArgumentError,
+                         match="`input_layer` must have at least one time "
+                         "step"):
+        run(graph, gru.h_t, {gru.input_layer: np.zeros((2, 0, 2))})
+
   def test_rejects_wrong_feature_size_at_feed_time(self):
     with tf.Graph().as_default() as graph:
       gru = scan_gru.GRU(2, 3)
@@ -251,6 +259,8 @@ class TestLoopGRU:
        "must lie in \\[0, 3\\]"),
       (np.zeros((2, 3, 3), np.float32), dict(sequence_length=[-1, 2]),
        "must lie in \\[0, 3\\]"),
+      (np.zeros((2, 0, 3), np.float32), {},
+       "`inputs` must have at least one time step"),
   ])
   def test_rejects_bad_input_at_build_time(self, inputs, kwargs, match):
     args = dict(emb_dim=3, hidden_dim=4, revers=True)
@@ -264,6 +274,8 @@ class TestLoopGRU:
       (np.zeros((2, 3, 3), np.float32), [1, 4], "<= the time axis"),
       (np.zeros((2, 3, 3), np.float32), [-1, 1], ">= 0"),
       (np.zeros((2, 3, 3), np.float32), [1, 1, 1], "one length per row"),
+      (np.zeros((2, 0, 3), np.float32), [0, 0],
+       "`inputs` must have at least one time step"),
   ])
   def test_rejects_bad_input_at_run_time(self, feed_x, feed_len, match):
     with tf.Graph().as_default() as graph:

@@ -1,12 +1,9 @@
 """The migration layer: detection, exact conversion both ways, refusals."""
 
-import contextlib
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -30,52 +27,6 @@ from migration import tf1_checkpoint
 _v1 = tf.compat.v1
 SPECS = legacy_checkpoints.SPECS
 KERAS_SPECS = [n for n, s in SPECS.items() if s.reset_gate]
-
-
-@pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory):
-  """{variant: prefix} of real legacy checkpoints with Adam state.
-
-  Made once per test run: pytest-xdist workers share one folder, and the
-  first to take its lock writes the checkpoints.
-  """
-  root = tmp_path_factory.getbasetemp()
-  if os.environ.get("PYTEST_XDIST_WORKER"):
-    root = root.parent
-  folder = root / "legacy_checkpoints"
-  with shared_lock(root / "legacy_checkpoints.lock"):
-    if not (folder / "done").exists():
-      for name, spec in SPECS.items():
-        (folder / name).mkdir(parents=True, exist_ok=True)
-        legacy_checkpoints.make(spec, str(folder / name / "model.ckpt"))
-      (folder / "done").write_text("ok")
-  return {name: str(folder / name / "model.ckpt") for name in SPECS}
-
-
-@contextlib.contextmanager
-def shared_lock(path, timeout=600):
-  """An exclusive lock between processes: a file created with O_EXCL."""
-  deadline = time.monotonic() + timeout
-  while True:
-    try:
-      fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-      break
-    except FileExistsError:
-      assert time.monotonic() < deadline, f"lock {path} held too long"
-      time.sleep(0.1)
-  try:
-    yield
-  finally:
-    os.close(fd)
-    os.remove(path)
-
-
-def digest(paths):
-  h = hashlib.sha256()
-  for p in sorted(paths):
-    with open(p, "rb") as f:
-      h.update(f.read())
-  return h.hexdigest()
 
 
 def assert_same_variables(a, b):
@@ -237,7 +188,8 @@ class TestRoundTrips:
   @pytest.mark.parametrize("name", sorted(SPECS))
   def test_files_round_trip_is_bitwise(self, checkpoints, name, tmp_path):
     target = mapping.KERAS if name in KERAS_SPECS else mapping.TF2
-    before = digest(files.checkpoint_files(checkpoints[name]))
+    source = files.checkpoint_files(checkpoints[name])
+    before = legacy_checkpoints.digest(source)
     path = str(tmp_path / "m.keras")
     state, _ = convert.tf1_to_keras_file(checkpoints[name], path, target)
     back = str(tmp_path / "back" / "model.ckpt")
@@ -245,7 +197,7 @@ class TestRoundTrips:
     again, _ = convert.keras_file_to_tf1(path, back)
     assert_same_variables(tf1_checkpoint.read(back), state)
     assert_same_variables(again, state)
-    assert digest(files.checkpoint_files(checkpoints[name])) == before
+    assert legacy_checkpoints.digest(source) == before
 
 
 class TestConvertedModels:
@@ -310,7 +262,7 @@ class TestFilesAndCli:
                                                     tmp_path):
     path = str(tmp_path / "m.keras")
     convert.convert_path(checkpoints["loop"], path)
-    with pytest.raises(FileExistsError, match="pass --overwrite"):
+    with pytest.raises(FileExistsError, match="pass overwrite=True"):
       convert.convert_path(checkpoints["loop"], path)
     convert.convert_path(checkpoints["loop"], path, overwrite=True)
 
@@ -358,33 +310,6 @@ class TestFilesAndCli:
     assert "gru " in proc.stdout and "head " in proc.stdout
     assert "FAIL" not in proc.stdout
     assert os.path.isfile(out)
-
-  def test_killed_mid_write_leaves_no_output(self, checkpoints, tmp_path):
-    # The multi-file case: a checkpoint (a .keras output is one os.replace).
-    before = digest(files.checkpoint_files(checkpoints["loop"]))
-    for output in ("tf2_checkpoint",):
-      out_dir = tmp_path / output
-      out_dir.mkdir()
-      target = str(out_dir / output)
-      proc = script_runner.start(
-          "convert_checkpoint", f"--input={checkpoints['loop']}",
-          f"--output={target}",
-          env={files.PAUSE_ENV: "60"})
-      try:
-        # Wait until the temporary output is fully written, then kill.
-        deadline = 120
-        while not any(n.startswith(".") for n in os.listdir(out_dir)):
-          assert proc.poll() is None, proc.stderr.read()
-          deadline -= 0.05
-          assert deadline > 0, "the converter never started writing"
-          time.sleep(0.05)
-      finally:
-        proc.kill()
-        proc.wait()
-      assert not os.path.exists(target)
-      assert not files.checkpoint_exists(target)
-      assert all(n.startswith(".") for n in os.listdir(out_dir))
-    assert digest(files.checkpoint_files(checkpoints["loop"])) == before
 
 
 class TestLiveTransfer:

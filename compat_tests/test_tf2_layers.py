@@ -332,6 +332,45 @@ class TestBadInput:
     with pytest.raises(ValueError, match=match):
       call(layer)
 
+  @pytest.mark.parametrize("kind", ["scan", "loop"])
+  def test_time_zero_and_wrong_batch_of_lengths_under_tf_function(self, kind):
+    layer = built(kind, return_sequences=True)
+    run = tf.function(layer, input_signature=[tf.TensorSpec((None, None, 2))])
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="needs at least one time step, got `sequences`"):
+      run(np.zeros((3, 0, 2), np.float32))
+    run = tf.function(lambda x, n: layer(x, sequence_lengths=n),
+                      input_signature=[tf.TensorSpec((None, None, 2)),
+                                       tf.TensorSpec((None,), tf.int32)])
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="`sequence_lengths` must have one length per "
+                       "row of `sequences`"):
+      run(inputs(), tf.constant([1, 2]))
+
+  def test_reverse_sequence_lengths_under_tf_function(self):
+    run = tf.function(
+        tf2.legacy_semantics.reverse_sequence,
+        input_signature=[tf.TensorSpec((None, None, 2)),
+                         tf.TensorSpec((None,), tf.int32)])
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="`sequence_lengths` must have one length per "
+                       "row"):
+      run(inputs(), tf.constant([1, 2]))
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="`sequence_lengths` must be >= 0"):
+      run(inputs(), tf.constant([1, -2, 0]))
+
+  @pytest.mark.parametrize("make", [
+      lambda: tf2.ScanGRU(3, dtype="int32"),
+      lambda: tf2.LoopGRU(3, dtype="int64"),
+      lambda: tf2.ScanGRUCell(3, dtype="bool"),
+      lambda: tf2.PerSequenceDense(1, dtype="int32"),
+  ])
+  def test_non_float_dtype_is_refused_by_name(self, make):
+    with pytest.raises(ValueError,
+                       match="`dtype` must be a floating-point dtype"):
+      make()
+
   def test_lengths_out_of_range_at_run_time(self):
     layer = built("scan", return_sequences=True)
     run = tf.function(lambda x, n: layer(x, sequence_lengths=n),

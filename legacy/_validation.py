@@ -62,6 +62,10 @@ def check_sequences(name, inputs, feature_size):
   if last is not None and last != feature_size:
     raise ValueError(f"`{name}` must have {feature_size} features (its last "
                      f"axis), got shape {inputs.shape}.")
+  time = inputs.shape[1] if rank is not None else None
+  if time == 0:
+    raise ValueError(f"`{name}` must have at least one time step, got shape "
+                     f"{inputs.shape}.")
   checks = []
   if rank is None:
     checks.append(tf.debugging.assert_rank(
@@ -71,10 +75,19 @@ def check_sequences(name, inputs, feature_size):
     checks.append(tf.debugging.assert_equal(
         tf.shape(inputs)[-1], feature_size,
         message=f"`{name}` must have {feature_size} features (its last axis)"))
+  if time is None:
+    checks.append(check_time_steps(name, inputs))
   if checks:
     with tf.control_dependencies(checks):
       inputs = tf.identity(inputs)
   return inputs
+
+
+def check_time_steps(name, inputs):
+  """A run-time assertion that `inputs` [batch, time, ...] has time >= 1."""
+  return tf.debugging.assert_positive(
+      tf.shape(inputs)[1],
+      message=f"`{name}` must have at least one time step")
 
 
 def check_sequence_length(name, sequence_length, inputs):

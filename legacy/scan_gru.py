@@ -113,8 +113,12 @@ class GRU:
     self.input_layer = _v1.placeholder(
         dtype=dtype, shape=(None, None, self.input_dimensions), name="input")
 
-    # Put the time-dimension upfront for the scan operator
-    self.x_t = tf.transpose(self.input_layer, [1, 0, 2], name="x_t")
+    # Put the time-dimension upfront for the scan operator. (Added: a run-time
+    # check that names the input; the source fails on an empty time axis
+    # with an unnamed slice error.)
+    with tf.control_dependencies([_validation.check_time_steps(
+        "input_layer", self.input_layer)]):
+      self.x_t = tf.transpose(self.input_layer, [1, 0, 2], name="x_t")
 
     # A little hack (to obtain the same shape as the input matrix) to define
     # the initial hidden state h_0. (A quirk kept from the source: a NaN or

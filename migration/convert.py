@@ -6,15 +6,24 @@
     tf1_to_tf2_checkpoint(...)       TF1 checkpoint -> TF2 checkpoint
     keras_file_to_tf1(...)           .keras file -> TF1 checkpoint
     verify_outputs(state, model)     both on a probe batch, per output
-    convert_path(input, output)      the CLI's conversion, by file type
+    convert_path(input, output)      one conversion, its direction by file type
+    command(...)                     gru-convert-checkpoint: messages, status
 
 Weights and Adam slots move through `mapping.placements`, so every legacy
 variable lands in exactly one place and every TF2 weight element comes from
-exactly one legacy variable. Outputs are written atomically (`files`).
+exactly one legacy variable. A Keras model converts to TF1 only if it
+computes what the legacy graph computes (`models.check_computes_like`, then
+the same outputs as the model the spec builds). Outputs are staged, verified
+when asked, and only then published (`files.Output`): a failed conversion
+leaves the output path as it was, and the input is never touched.
 """
 
 import dataclasses
 import os
+import re
+import signal
+import sys
+import zipfile
 
 import keras
 import numpy as np
@@ -32,6 +41,7 @@ from migration import tolerances
 
 # What a conversion raises for bad input (all subclasses of these).
 ERRORS = (FileNotFoundError, FileExistsError, ValueError)
+COMMAND = "gru-convert-checkpoint"
 
 
 def to_keras(state, target=mapping.TF2):
@@ -52,71 +62,106 @@ def to_keras(state, target=mapping.TF2):
 
 
 def from_keras(model, optimizer=None, family=None):
-  """The `LegacyState` of a Keras model (and optimizer) built like `models`."""
+  """The `LegacyState` of a Keras model (and optimizer) built like `models`.
+
+  Raises:
+    MappingError: the model computes something else than the legacy graph
+      (a layer or config field that differs, or different outputs than the
+      model `models.build` makes from the same weights).
+  """
+  return _from_keras(model, optimizer, family)[0]
+
+
+def _from_keras(model, optimizer, family):
+  """(LegacyState, target) of a Keras model; see `from_keras`."""
   spec, target = models.spec_from_model(model, family)
   places = mapping.placements(spec, model, target)
   values = mapping.from_model(places)
   tf1_checkpoint.check_finite(values)
+  _check_same_outputs(model, spec, target, values)
   if optimizer is None and getattr(model, "optimizer", None) is not None:
     if model.optimizer.built:
       optimizer = model.optimizer
   adam = (optimizer_state.from_optimizer(optimizer, places)
           if optimizer is not None else None)
-  return tf1_checkpoint.LegacyState(spec, values, adam)
+  return tf1_checkpoint.LegacyState(spec, values, adam), target
+
+
+def _check_same_outputs(model, spec, target, values):
+  """`model` computes, bit for bit, what `models.build(spec)` computes with
+  the same weights (a guard for anything its config does not show)."""
+  rebuilt = models.build(spec, target)
+  mapping.to_model(values, mapping.placements(spec, rebuilt, target))
+  shape = tuple(model.inputs[0].shape)
+  x = probe_inputs(spec, batch=shape[0] or 4, time=shape[1] or 6)
+  got, want = np.asarray(model(x)), np.asarray(rebuilt(x))
+  if got.shape != want.shape or not compare.bitwise_equal(got, want):
+    detail = (f"shape {got.shape} vs {want.shape}" if got.shape != want.shape
+              else f"max abs diff {compare.compare(got, want).max_abs:.3e}")
+    raise mapping.MappingError(
+        f"model {model.name!r} computes other outputs than the legacy "
+        f"{spec.describe()} with the same weights ({detail})")
 
 
 def tf1_to_keras_file(input_prefix, output_path, target=mapping.TF2,
                       overwrite=False):
   """TF1 checkpoint -> .keras file (model, and optimizer if saved)."""
-  if not output_path.endswith(files.KERAS_SUFFIX):
-    raise ValueError(f"--output {output_path!r} must end in .keras")
-  files.check_output(output_path, overwrite, is_checkpoint=False,
-                     inputs=files.checkpoint_files(input_prefix))
-  state = tf1_checkpoint.read(input_prefix)
-  model, _ = to_keras(state, target)
-  with files.atomic_file(output_path) as tmp:
-    model.save(tmp)
-  return state, model
+  report = convert_path(input_prefix, output_path, target,
+                        overwrite=overwrite, to_keras_file=True)
+  return report.state, report.model
 
 
 def tf1_to_tf2_checkpoint(input_prefix, output_prefix, target=mapping.TF2,
                           overwrite=False):
   """TF1 checkpoint -> TF2 object-based checkpoint (model=, optimizer=)."""
-  files.check_output(output_prefix, overwrite, is_checkpoint=True,
-                     inputs=[input_prefix])
-  state = tf1_checkpoint.read(input_prefix)
-  model, optimizer = to_keras(state, target)
-  objects = {"model": model}
-  if optimizer is not None:
-    objects["optimizer"] = optimizer
-  with files.atomic_checkpoint(output_prefix) as tmp:
-    tf.train.Checkpoint(**objects).write(tmp)
-  return state, model
+  report = convert_path(input_prefix, output_prefix, target,
+                        overwrite=overwrite, to_keras_file=False)
+  return report.state, report.model
 
 
 def keras_file_to_tf1(input_path, output_prefix, overwrite=False,
                       family=None):
   """.keras file -> TF1 checkpoint the legacy graph restores."""
-  if not input_path.endswith(files.KERAS_SUFFIX):
-    raise ValueError(f"--input {input_path!r} must be a .keras file")
-  files.check_output(output_prefix, overwrite, is_checkpoint=True,
-                     inputs=[input_path])
-  model = load_keras_file(input_path)
-  state = from_keras(model, family=family)
-  tf1_checkpoint.write(state, output_prefix, overwrite=overwrite,
-                       inputs=[input_path])
-  return state, model
+  if not os.fspath(input_path).endswith(files.KERAS_SUFFIX):
+    raise files.PathError("input_path", input_path, "must be a .keras file")
+  report = convert_path(input_path, output_prefix, family=family,
+                        overwrite=overwrite)
+  return report.state, report.model
 
 
-def load_keras_file(path):
-  """A .keras file of this project's (or stock Keras) layers, safe mode."""
+def load_keras_file(path, argument="input_path"):
+  """A .keras file of this project's (or stock Keras) layers, safe mode.
+
+  Raises:
+    FileNotFoundError: no such file.
+    CheckpointError: anything else that stops Keras loading it (not a zip,
+      a damaged member, a class that is not a registered layer, a config
+      that does not build), in one line naming the file.
+  """
   if not os.path.isfile(path):
-    raise FileNotFoundError(f"--input: no such file: {path!r}")
+    raise FileNotFoundError(f"{argument}: no such file: {path!r}")
   try:
     return keras.saving.load_model(path, safe_mode=True)
-  except (OSError, ValueError, KeyError) as e:
+  except Exception as e:  # pylint: disable=broad-except
+    # Keras lets through whatever its deserialization meets (TypeError for
+    # unknown classes, zipfile's errors, KeyError, ...): all say the same.
     raise tf1_checkpoint.CheckpointError(
-        f"cannot load .keras file {path!r}: {e}") from e
+        f"cannot load .keras file {path!r}: {_first_sentence(e)}") from e
+
+
+def _first_sentence(error):
+  """An exception's message cut to one line (Keras appends whole configs)."""
+  text = " ".join(str(error).split()) or type(error).__name__
+  unknown = re.search(r"Could not locate (class|function) '([^']*)'", text)
+  if unknown:
+    return (f"it names {unknown.group(1)} {unknown.group(2)!r}, which is not "
+            "a registered Keras object (this tool loads only Keras's own and "
+            "this project's layers, in safe mode)")
+  for stop in (". Make sure", " Full object config:", " Exception encountered"):
+    text = text.split(stop)[0]
+  if isinstance(error, (zipfile.BadZipFile, KeyError, TypeError)):
+    text = f"{type(error).__name__}: {text}"
+  return text[:300]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,10 +224,9 @@ def describe_spec(state):
   return f"{state.spec.describe()}, {optimizer}"
 
 
-
 def read_tf2_checkpoint(prefix, spec, target=mapping.TF2):
-  """The model (and optimizer) of a TF2 checkpoint `tf1_to_tf2_checkpoint`
-  wrote for `spec`, with every saved value consumed."""
+  """The model of a TF2 checkpoint `tf1_to_tf2_checkpoint` wrote for
+  `spec`, every model variable restored (optimizer state is not read)."""
   model = models.build(spec, target)
   checkpoint = tf.train.Checkpoint(model=model)
   checkpoint.read(prefix).expect_partial().assert_existing_objects_matched()
@@ -191,56 +235,204 @@ def read_tf2_checkpoint(prefix, spec, target=mapping.TF2):
 
 @dataclasses.dataclass
 class Report:
-  """What `convert_path` did."""
+  """What `convert_path` did.
+
+  `published` is False when verification failed: nothing was written.
+  """
   summary: str
   state: tf1_checkpoint.LegacyState
+  model: object = None    # the Keras model written or read
   checks: list = None     # OutputChecks, when verified
+  published: bool = False
 
   @property
   def ok(self):
     return self.checks is None or all(c.ok for c in self.checks)
 
 
+def _check_choice(argument, value, choices):
+  if value not in choices:
+    raise ValueError(f"{argument} must be one of {choices}, got {value!r}")
+
+
 def convert_path(input_path, output_path, target=mapping.TF2, family=None,
-                 verify=False, overwrite=False):
+                 verify=False, overwrite=False, log=None,
+                 to_keras_file=None):
   """One conversion, its direction from the paths (see the CLI's help).
 
-  With `verify`, the written output is loaded back and compared with the
-  legacy graph (restored from the TF1 side) on a probe batch.
+  The output is written under a temporary name and published only when
+  complete and, with `verify`, only when the written output, loaded back,
+  matches the legacy graph (restored from the TF1 side) on a probe batch.
+
+  Args:
+    input_path: a TF1 checkpoint prefix or folder, or a .keras file.
+    output_path: a .keras file or a checkpoint prefix.
+    target: "tf2" or "keras", the layers of a TF1 checkpoint's conversion.
+    family: "scan" or "loop", for a stock-Keras .keras file that does not
+      record which legacy GRU it holds.
+    verify: check the written output before publishing it.
+    overwrite: replace an existing output.
+    log: called with one line per housekeeping action (`files.Output`).
+    to_keras_file: for a TF1 input, write a .keras file (True) or a TF2
+      checkpoint (False); by default, a .keras file when `output_path` ends
+      in .keras.
+
+  Returns:
+    A `Report`; `published` is False if verification failed.
   """
-  if target not in mapping.TARGETS:
-    raise ValueError(f"--target must be one of {mapping.TARGETS}, got "
-                     f"{target!r}")
-  if family is not None and family not in spec_lib.FAMILIES:
-    raise ValueError(f"--family must be one of {spec_lib.FAMILIES}, got "
-                     f"{family!r}")
-  checks = None
-  if input_path.endswith(files.KERAS_SUFFIX):
-    state, model = keras_file_to_tf1(input_path, output_path,
-                                     overwrite=overwrite, family=family)
-    _, target = models.spec_from_model(model, family)
-    summary = (f"Wrote TF1 checkpoint {output_path} from {input_path}: "
-               f"{describe_spec(state)}")
+  _check_choice("target", target, mapping.TARGETS)
+  if family is not None:
+    _check_choice("family", family, spec_lib.FAMILIES)
+  input_path = os.fspath(input_path)
+  output_path = os.fspath(output_path)
+  from_keras_file = input_path.endswith(files.KERAS_SUFFIX)
+  if to_keras_file is None:
+    to_keras_file = output_path.endswith(files.KERAS_SUFFIX)
+  elif to_keras_file and not output_path.endswith(files.KERAS_SUFFIX):
+    raise files.PathError("output_path", output_path,
+                          "must end in .keras")
+  if from_keras_file:
+    if to_keras_file:
+      raise files.PathError("output_path", output_path, (
+          "a .keras input converts to a TF1 checkpoint; give a checkpoint "
+          "prefix, not a .keras file"))
+    return _keras_to_tf1(input_path, output_path, family, verify, overwrite,
+                         log)
+  return _tf1_to_tf2(input_path, output_path, target, to_keras_file, verify,
+                     overwrite, log)
+
+
+def _keras_to_tf1(input_path, output_path, family, verify, overwrite, log):
+  if not os.path.isfile(input_path):
+    raise FileNotFoundError(f"input_path: no such file: {input_path!r}")
+  output = files.Output(output_path, is_checkpoint=True, overwrite=overwrite,
+                        inputs=[input_path], log=log)
+  model = load_keras_file(input_path)
+  state, target = _from_keras(model, None, family)
+  report = Report(f"Wrote TF1 checkpoint {output_path} from {input_path}: "
+                  f"{describe_spec(state)}", state, model)
+  with output.stage() as tmp:
+    _write(lambda: tf1_checkpoint.save(state, tmp), output_path)
     if verify:
-      checks = verify_outputs(state, model, target, prefix=output_path)
-  elif output_path.endswith(files.KERAS_SUFFIX):
-    state, _ = tf1_to_keras_file(input_path, output_path, target,
-                                 overwrite=overwrite)
-    summary = (f"Wrote {output_path} ({target} layers) from {input_path}: "
-               f"{describe_spec(state)}")
-    if verify:
-      checks = verify_outputs(state, load_keras_file(output_path), target,
-                              prefix=input_path)
+      report.checks = verify_outputs(state, model, target, prefix=tmp)
+    if report.ok:
+      output.publish(tmp)
+      report.published = True
+  return report
+
+
+def _tf1_to_tf2(input_path, output_path, target, to_keras_file, verify,
+                overwrite, log):
+  prefix, read = tf1_checkpoint.resolve(input_path)
+  output = files.Output(output_path, is_checkpoint=not to_keras_file,
+                        overwrite=overwrite, inputs=read, log=log)
+  state = tf1_checkpoint.read(prefix)
+  model, optimizer = to_keras(state, target)
+  if to_keras_file:
+    what = f"{output_path} ({target} layers)"
   else:
-    state, _ = tf1_to_tf2_checkpoint(input_path, output_path, target,
-                                     overwrite=overwrite)
-    summary = (f"Wrote TF2 checkpoint {output_path} ({target} layers) from "
-               f"{input_path}: {describe_spec(state)}")
+    what = f"TF2 checkpoint {output_path} ({target} layers)"
+  report = Report(f"Wrote {what} from {input_path}: {describe_spec(state)}",
+                  state, model)
+  with output.stage() as tmp:
+    if to_keras_file:
+      _write(lambda: model.save(tmp), output_path)
+    else:
+      objects = {"model": model}
+      if optimizer is not None:
+        objects["optimizer"] = optimizer
+      _write(lambda: tf.train.Checkpoint(**objects).write(tmp), output_path)
     if verify:
-      checks = verify_outputs(
-          state, read_tf2_checkpoint(output_path, state.spec, target),
-          target, prefix=input_path)
-  return Report(summary, state, checks)
+      written = (load_keras_file(tmp) if to_keras_file else
+                 read_tf2_checkpoint(tmp, state.spec, target))
+      report.checks = verify_outputs(state, written, target, prefix=prefix)
+    if report.ok:
+      output.publish(tmp)
+      report.published = True
+  return report
+
+
+def _write(save, output_path):
+  """Runs a writer; a file-system refusal becomes an error naming the
+  output (TensorFlow reports those as OpErrors, Keras as OSErrors)."""
+  try:
+    save()
+  except (OSError, tf.errors.OpError) as e:
+    detail = getattr(e, "message", None) or e.strerror or str(e)
+    raise files.PathError("output_path", output_path,
+                          f"cannot be written ({detail.strip()})") from e
+
+
+# Library argument -> command-line flag, for error messages.
+_FLAGS = {"input_path": "--input", "output_path": "--output",
+          "overwrite=True": "--overwrite"}
+
+
+def _for_command_line(message):
+  for argument, flag in _FLAGS.items():
+    message = message.replace(argument, flag)
+  return message
+
+
+def command(input_path, output_path, target=mapping.TF2, family=None,
+            verify=False, overwrite=False, stdout=None, stderr=None):
+  """gru-convert-checkpoint: one conversion, as the command reports it.
+
+  Prints the summary (and the verification table) to `stdout`;
+  housekeeping lines (`gru-convert-checkpoint: note: ...`) and any failure,
+  as one line `gru-convert-checkpoint: error: ...`, to `stderr`. Never a
+  traceback: an unexpected exception is reported by its type and message.
+
+  Returns:
+    The exit status: 0 written, 1 refused or failed (nothing written).
+  """
+  stdout = stdout or sys.stdout
+  stderr = stderr or sys.stderr
+
+  def note(line):
+    print(f"{COMMAND}: note: {line}", file=stderr)
+
+  def error(message):
+    print(f"{COMMAND}: error: {_for_command_line(message)}", file=stderr)
+    return 1
+
+  previous = signal.getsignal(signal.SIGTERM)
+  try:
+    # SIGTERM unwinds like Ctrl-C, so staged files are removed.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+  except ValueError:  # Not the main thread: leave the handler alone.
+    previous = None
+  try:
+    report = convert_path(input_path, output_path, target=target,
+                          family=family, verify=verify, overwrite=overwrite,
+                          log=note)
+  except ERRORS as e:
+    return error(" ".join(str(e).split()))
+  except KeyboardInterrupt:
+    # Signals are held while an output is published, so it is there whole
+    # or not at all.
+    return error(f"interrupted; {output_path!r} is as it was, or whole if "
+                 "the interruption came as it was published")
+  except Exception as e:  # pylint: disable=broad-except
+    return error(f"{input_path!r}: unexpected {type(e).__name__}: "
+                 f"{_first_sentence(e)}")
+  finally:
+    if previous is not None:
+      signal.signal(signal.SIGTERM, previous)
+  print(report.summary if report.published else
+        report.summary.replace("Wrote", "Did not write", 1), file=stdout)
+  if report.checks is not None:
+    for line in format_checks(report.checks):
+      print(line, file=stdout)
+  if not report.published:
+    return error(f"verification failed: a difference exceeds its bound; "
+                 f"nothing was written to {output_path!r}")
+  return 0
+
+
+def _raise_interrupt(signum, frame):
+  del signum, frame
+  raise KeyboardInterrupt
 
 
 def format_checks(checks):

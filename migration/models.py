@@ -78,13 +78,17 @@ def gru_layer(model, spec):
 def spec_from_model(model, family=None):
   """(spec, target) of a model built by `build` (or shaped like one).
 
+  The model must compute what the legacy graph of that spec computes:
+  `check_computes_like` compares it with the model `build` makes for the
+  spec, layer by layer.
+
   Args:
     model: a Keras model.
     family: "scan" or "loop", needed only for stock Keras models whose name
       does not record it.
 
   Raises:
-    MappingError: naming what does not fit.
+    MappingError: naming the layer and what does not fit.
   """
   names = {layer.name for layer in model.layers}
   bidirectional = mapping.BIGRU_LAYER in names
@@ -94,14 +98,13 @@ def spec_from_model(model, family=None):
         f"{mapping.BIGRU_LAYER!r}; its layers are {sorted(names)}")
   layer = model.get_layer(mapping.BIGRU_LAYER if bidirectional else
                           mapping.GRU_LAYER)
-  rnn = layer.forward_layer if bidirectional else layer
+  rnn = getattr(layer, "forward_layer", layer) if bidirectional else layer
   if isinstance(rnn, tf2.ScanGRU):
     target, found_family, reset = mapping.TF2, spec_lib.SCAN, True
   elif isinstance(rnn, tf2.LoopGRU):
     target, found_family, reset = mapping.TF2, spec_lib.LOOP, rnn.reset_gate
   elif isinstance(rnn, keras.layers.GRU):
     target, reset = mapping.KERAS, True
-    _check_stock_gru(rnn)
     by_name = {v: k for k, v in MODEL_NAMES.items()}
     found_family = family or by_name.get(model.name)
     if found_family is None:
@@ -117,26 +120,199 @@ def spec_from_model(model, family=None):
   if family and family != found_family:
     raise mapping.MappingError(f"the model holds a {found_family!r} GRU, not "
                                f"{family!r}")
+  _check_dtypes(model)
   cell = rnn.cell
   head = head_units = None
   for kind, name in mapping.HEAD_LAYER.items():
     if name in names:
-      head, head_units = kind, int(model.get_layer(name).units)
-  dtype = cell.weights[0].dtype
+      head_layer = model.get_layer(name)
+      head, head_units = kind, getattr(head_layer, "units", None)
   kernel = cell.weights[0]
-  spec = spec_lib.ModelSpec(
-      found_family, int(cell.units), int(kernel.shape[0]), dtype,
-      reset_gate=reset, bidirectional=bidirectional, head=head,
-      head_units=head_units)
+  try:
+    spec = spec_lib.ModelSpec(
+        found_family, int(cell.units), int(kernel.shape[0]),
+        keras.backend.standardize_dtype(kernel.dtype), reset_gate=reset,
+        bidirectional=bidirectional, head=head, head_units=head_units)
+  except spec_lib.SpecError as e:
+    raise mapping.MappingError(f"model {model.name!r}: {e}") from e
+  check_computes_like(model, spec, target)
   return spec, target
 
 
-def _check_stock_gru(layer):
-  config = layer.get_config()
-  wanted = {"reset_after": False, "activation": "tanh",
-            "recurrent_activation": "sigmoid", "use_bias": True}
-  for key, value in wanted.items():
-    if config.get(key) != value:
+# Config fields that do not change what a layer computes from its weights
+# and inputs, so a conversion ignores them: names, initial values,
+# training-only penalties and projections, `unroll` (the same steps,
+# scheduled differently) and `zero_output_for_mask` (these models have no
+# mask). `dtype` is checked on its own, Bidirectional's wrapped layers one
+# by one.
+_NOT_COMPUTATION = frozenset({
+    "name", "trainable", "dtype", "seed", "build_config",
+    "kernel_initializer", "recurrent_initializer", "bias_initializer",
+    "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+    "activity_regularizer", "kernel_constraint", "recurrent_constraint",
+    "bias_constraint", "unroll", "zero_output_for_mask", "layer",
+    "backward_layer", "batch_shape",
+})
+
+# What the legacy graphs do, for refusals: (field, legacy value) -> words.
+_LEGACY_BEHAVIOUR = {
+    ("go_backwards", False): "runs forward",
+    ("go_backwards", True): "runs this direction over the reversed sequence",
+    ("return_sequences", True): "returns the whole output sequence",
+    ("return_state", False): "returns no state",
+    ("stateful", False): "starts every batch from a zero state",
+    ("use_bias", True): "adds a bias",
+    ("reset_after", False): "applies the reset gate before the recurrent "
+                            "matmul",
+    ("dropout", 0.0): "has no dropout",
+    ("recurrent_dropout", 0.0): "has no dropout",
+    ("activation", "tanh"): "uses tanh for the candidate state",
+    ("recurrent_activation", "sigmoid"): "uses sigmoid for the gates",
+    ("activation", "linear"): "applies no activation here",
+    ("merge_mode", "concat"): "concatenates the two directions",
+}
+
+
+def _role(spec, layer_name):
+  """How a refusal names the legacy part a layer stands for."""
+  if layer_name in (mapping.GRU_LAYER, mapping.BIGRU_LAYER):
+    return spec.kind()
+  if spec.head == spec_lib.ADDITION:
+    return "addition output layer"
+  return f"{spec.kind()}'s classifier head"
+
+
+def _dtype_name(layer):
+  policy = getattr(layer, "dtype_policy", None)
+  return getattr(policy, "name", None)
+
+
+def _check_dtypes(model):
+  """Every layer computes and stores in float32 or float64."""
+  inputs = [keras.backend.standardize_dtype(t.dtype) for t in model.inputs]
+  for dtype in inputs:
+    if dtype not in spec_lib.FLOAT_DTYPES:
       raise mapping.MappingError(
-          f"keras.layers.GRU {layer.name!r} has {key}={config.get(key)!r}; "
-          f"only {key}={value!r} computes the legacy GRU")
+          f"input: dtype {dtype}, but the legacy graphs compute in "
+          f"{' or '.join(spec_lib.FLOAT_DTYPES)}")
+  for layer in _layers(model):
+    for part in _parts(layer):
+      name = _dtype_name(part)
+      if name not in spec_lib.FLOAT_DTYPES:
+        raise mapping.MappingError(
+            f"{part.name}: dtype {name}, but the legacy graphs compute in "
+            f"{' or '.join(spec_lib.FLOAT_DTYPES)}")
+
+
+def _layers(model):
+  return [l for l in model.layers
+          if not isinstance(l, keras.layers.InputLayer)]
+
+
+def _parts(layer):
+  """A layer, or a Bidirectional's wrapper and its two directions."""
+  if isinstance(layer, keras.layers.Bidirectional):
+    return [layer, layer.forward_layer, layer.backward_layer]
+  return [layer]
+
+
+def _chain(layers):
+  return " -> ".join(f"{l.name} ({type(l).__name__})" for l in layers)
+
+
+def check_computes_like(model, spec, target):
+  """Refuses a model that computes other than `spec`'s legacy graph.
+
+  Compares `model` with `build(spec, target)`: the same layer classes in the
+  same order, each fed by the one before, one input of the spec's dtype,
+  and every config field that changes the computation equal (see
+  `_NOT_COMPUTATION` for those that do not).
+
+  Raises:
+    MappingError: naming the layer, the field and what the legacy graph
+      does instead.
+  """
+  expected = build(spec, target)
+  actual_layers, expected_layers = _layers(model), _layers(expected)
+  if [type(l) for l in actual_layers] != [type(l) for l in expected_layers]:
+    raise mapping.MappingError(
+        f"model {model.name!r} is {_chain(actual_layers)}, but the legacy "
+        f"{spec.describe()} is {_chain(expected_layers)}")
+  if len(model.inputs) != 1 or len(model.outputs) != 1:
+    raise mapping.MappingError(
+        f"model {model.name!r} has {len(model.inputs)} input(s) and "
+        f"{len(model.outputs)} output(s); the legacy graph has one of each")
+  input_dtype = keras.backend.standardize_dtype(model.inputs[0].dtype)
+  if input_dtype != spec.dtype:
+    raise mapping.MappingError(
+        f"input: dtype {input_dtype}, but the legacy {spec.kind()} here is "
+        f"{spec.dtype}")
+  _check_wiring(model)
+  for actual, wanted in zip(actual_layers, expected_layers):
+    role = _role(spec, actual.name)
+    for part, expected_part in zip(_parts(actual), _parts(wanted)):
+      if _dtype_name(part) != spec.dtype:
+        raise mapping.MappingError(
+            f"{part.name}: dtype {_dtype_name(part)}, but the legacy "
+            f"{role} here is {spec.dtype}")
+      _compare_configs(part.name, part.get_config(),
+                       expected_part.get_config(), role)
+
+
+def _compare_configs(name, actual, expected, role):
+  for key in sorted((set(actual) | set(expected)) - _NOT_COMPUTATION):
+    have, want = actual.get(key), expected.get(key)
+    if have != want:
+      behaviour = _LEGACY_BEHAVIOUR.get((key, want),
+                                        f"has {key}={want!r}")
+      raise mapping.MappingError(
+          f"{name}: {key}={have!r}, but the legacy {role} {behaviour}")
+
+
+def _sources(node):
+  """Names of the layers whose outputs a serialized call node reads."""
+  found = []
+  if isinstance(node, dict):
+    history = node.get("config", {}).get("keras_history") if (
+        node.get("class_name") == "__keras_tensor__") else None
+    if history:
+      found.append(history[0])
+    for value in node.values():
+      found.extend(_sources(value))
+  elif isinstance(node, (list, tuple)):
+    for value in node:
+      found.extend(_sources(value))
+  return found
+
+
+def _check_wiring(model):
+  """Each layer reads the one before it, once; the last is the output."""
+  config = model.get_config()
+  layers = config.get("layers", [])
+  if not any("inbound_nodes" in l for l in layers):
+    return  # A Sequential model: a chain by construction.
+  for previous, layer in zip(layers, layers[1:]):
+    nodes = layer.get("inbound_nodes", [])
+    if len(nodes) != 1 or _sources(nodes) != [previous["name"]]:
+      raise mapping.MappingError(
+          f"{layer['name']}: reads {_sources(nodes)}, but in the legacy "
+          f"graph it reads only {previous['name']!r}, once")
+  outputs = _sources([{"class_name": "__keras_tensor__",
+                       "config": {"keras_history": o}}
+                      for o in _flat_histories(config.get("output_layers"))])
+  if outputs != [layers[-1]["name"]]:
+    raise mapping.MappingError(
+        f"model {model.name!r} outputs {outputs}, but the legacy graph's "
+        f"output is {layers[-1]['name']!r}")
+
+
+def _flat_histories(value):
+  """[layer name, node, tensor] triples in a serialized output structure."""
+  if (isinstance(value, (list, tuple)) and len(value) == 3
+      and isinstance(value[0], str)):
+    return [value]
+  if isinstance(value, (list, tuple)):
+    return [h for v in value for h in _flat_histories(v)]
+  if isinstance(value, dict):
+    return [h for v in value.values() for h in _flat_histories(v)]
+  return []

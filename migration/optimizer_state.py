@@ -100,9 +100,20 @@ def steps_from_beta_powers(beta1_power, beta2_power, beta_1=DEFAULT_BETA_1,
 
 
 def _slot_lookup(optimizer):
+  """slot(kind)(variable): the optimizer's Adam slot of a model variable."""
+  # pylint: disable=protected-access
   def slot(kind):
-    slots = optimizer._momentums if kind == "m" else optimizer._velocities  # pylint: disable=protected-access
-    return lambda var: slots[optimizer._get_variable_index(var)]  # pylint: disable=protected-access
+    slots = optimizer._momentums if kind == "m" else optimizer._velocities
+
+    def of(var):
+      try:
+        return slots[optimizer._get_variable_index(var)]
+      except KeyError:
+        raise OptimizerStateError(
+            f"the optimizer holds no Adam state for {var.path!r} (was its "
+            "layer frozen when the optimizer was built?); TF1 Adam state "
+            "needs both slots of every variable") from None
+    return of
   return slot
 
 

@@ -77,6 +77,16 @@ class ModelSpec:
     if self.family not in FAMILIES:
       raise SpecError(f"family must be one of {FAMILIES}, got "
                       f"{self.family!r}")
+    sizes = {"units": self.units, "input_dim": self.input_dim}
+    if self.head is not None:
+      sizes["head_units"] = self.head_units
+    for name, value in sizes.items():
+      if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SpecError(f"{name} must be an integer >= 1 (the legacy graphs "
+                        f"have no empty layers), got {value!r}")
+    if self.dtype not in FLOAT_DTYPES:
+      raise SpecError(f"dtype must be one of {FLOAT_DTYPES} (the legacy "
+                      f"graphs' dtypes), got {self.dtype!r}")
     if self.family == SCAN and (self.bidirectional or not self.reset_gate
                                 or self.head == CLASSIFIER):
       raise SpecError("the Data Blogger GRU has no BiGRU, no-reset or "
@@ -120,12 +130,15 @@ class ModelSpec:
             by_role[_ROLE[name.rsplit("/", 1)[-1]]]
             for name in self.variable_names()}
 
-  def describe(self):
+  def kind(self):
+    """The recurrent part's name ("tutorial BiGRU without reset gate")."""
     if self.family == SCAN:
-      what = "Data Blogger GRU"
-    else:
-      what = ("tutorial " + ("BiGRU" if self.bidirectional else "GRU") +
-              ("" if self.reset_gate else " without reset gate"))
+      return "Data Blogger GRU"
+    return ("tutorial " + ("BiGRU" if self.bidirectional else "GRU") +
+            ("" if self.reset_gate else " without reset gate"))
+
+  def describe(self):
+    what = self.kind()
     head = {ADDITION: " + addition output layer",
             CLASSIFIER: f" + classifier head ({self.head_units} classes)",
             None: ""}[self.head]

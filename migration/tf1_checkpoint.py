@@ -59,6 +59,41 @@ def check_finite(values):
                             "value(s); refusing to convert it")
 
 
+def resolve(input_path, argument="input_path"):
+  """(prefix, files it reads) of the TF1 checkpoint `input_path` names.
+
+  Args:
+    input_path: a checkpoint prefix (as `Saver.save` returns it), or a
+      folder whose `checkpoint` file names one.
+    argument: the argument's name, for errors.
+
+  Raises:
+    FileNotFoundError: no checkpoint there.
+    files.PathError: a replacement of it was interrupted.
+  """
+  if not input_path:
+    raise files.PathError(argument, input_path, "is empty")
+  read = []
+  prefix = os.fspath(input_path)
+  if os.path.isdir(prefix):
+    try:
+      latest = tf.train.latest_checkpoint(prefix)
+    except (tf.errors.OpError, ValueError) as e:
+      raise CheckpointError(f"{argument} {input_path!r}: its `checkpoint` "
+                            f"file cannot be read ({e})") from e
+    if latest is None:
+      raise FileNotFoundError(f"{argument} {input_path!r}: no TF1 checkpoint "
+                              "in this folder (no `checkpoint` file naming "
+                              "one)")
+    read.append(os.path.join(prefix, "checkpoint"))
+    prefix = latest
+  files.check_not_mid_publish(prefix, argument)
+  if not files.checkpoint_exists(prefix):
+    raise FileNotFoundError(
+        f"{argument}: no TF1 checkpoint at {prefix!r} (no {prefix}.index)")
+  return prefix, read + files.checkpoint_files(prefix)
+
+
 def read(prefix):
   """The `LegacyState` in the TF1 checkpoint at `prefix`.
 
@@ -72,15 +107,7 @@ def read(prefix):
       checkpoint; NaN or Inf values.
     spec.SpecError: not one of the legacy models.
   """
-  if os.path.isdir(prefix):
-    latest = tf.train.latest_checkpoint(prefix)
-    if latest is None:
-      raise FileNotFoundError(f"--input: no TF1 checkpoint in folder "
-                              f"{prefix!r}")
-    prefix = latest
-  if not files.checkpoint_exists(prefix):
-    raise FileNotFoundError(
-        f"--input: no TF1 checkpoint at {prefix!r} (no {prefix}.index)")
+  prefix, _ = resolve(prefix)
   try:
     reader = tf.train.load_checkpoint(prefix)
     shapes = reader.get_variable_to_shape_map()
@@ -97,14 +124,33 @@ def read(prefix):
   return LegacyState.from_variables(values)
 
 
-def write(state, prefix, overwrite=False, inputs=()):
-  """Writes `state` as a TF1 checkpoint at `prefix`, atomically."""
-  files.check_output(prefix, overwrite, is_checkpoint=True, inputs=inputs)
+def save(state, prefix):
+  """Writes `state`'s variables at `prefix` with TensorFlow's `SaveV2` (no
+  checks, not atomic: `write` stages it and publishes it whole)."""
   variables = state.to_variables()
   check_finite(variables)
   names = sorted(variables)
-  with files.atomic_checkpoint(prefix) as tmp:
-    tf.raw_ops.SaveV2(
-        prefix=tmp, tensor_names=names, shape_and_slices=[""] * len(names),
-        tensors=[tf.constant(variables[n]) for n in names])
+  tf.raw_ops.SaveV2(
+      prefix=prefix, tensor_names=names, shape_and_slices=[""] * len(names),
+      tensors=[tf.constant(variables[n]) for n in names])
+
+
+def write(state, prefix, overwrite=False, inputs=(), log=None):
+  """Writes `state` as a TF1 checkpoint at `prefix`, atomically.
+
+  Args:
+    state: a `LegacyState`.
+    prefix: the checkpoint prefix to write.
+    overwrite: replace a checkpoint already there.
+    inputs: files this must never replace (see `files.Output`).
+    log: called with one line per housekeeping action (`files.Output`).
+
+  Returns:
+    `prefix`.
+  """
+  output = files.Output(prefix, is_checkpoint=True, overwrite=overwrite,
+                        inputs=inputs, log=log)
+  with output.stage() as tmp:
+    save(state, tmp)
+    output.publish(tmp)
   return prefix

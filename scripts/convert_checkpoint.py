@@ -9,15 +9,22 @@ The direction follows from --input:
                             model= and optimizer=)
   a .keras file
       --output=PREFIX       a TF1 checkpoint that the legacy graph restores
-                            with tf.compat.v1.train.Saver
+                            with tf.compat.v1.train.Saver; refused, naming
+                            the layer and field, unless the model computes
+                            what the legacy graph computes
 
 --target picks the TF2 layers: `tf2` (this project's, bitwise equal to the
 legacy graph) or `keras` (stock keras.layers.GRU/Dense/Bidirectional only,
 loadable without this project). --verify runs source and converted model on
-a probe batch and prints, per output, the max abs difference and whether it
-is bitwise equal; it exits 1 when a difference exceeds its bound. Writes are
-atomic, the input is never touched, and an existing output is refused
-unless --overwrite.
+a probe batch, prints per output the max abs difference and whether it is
+bitwise equal, and publishes the output only if every difference is within
+its bound.
+
+The input is never touched: an output that would replace or remove any of
+its files is refused. The output appears whole or not at all: a refused,
+failed or interrupted conversion leaves it as it was, and an existing output
+is replaced only with --overwrite. Missing folders are created. Every
+failure is one line, `gru-convert-checkpoint: error: ...`, and exit status 1.
 
   gru-convert-checkpoint --input=runs/legacy_addition/model.ckpt \\
       --output=runs/addition.keras --target=keras --verify
@@ -44,7 +51,9 @@ _FAMILY = flags.DEFINE_enum(
     "For a .keras input of stock Keras layers not written by this tool: "
     "which legacy GRU it holds (scan: Data Blogger, loop: tutorial).")
 _VERIFY = flags.DEFINE_bool("verify", False, "Compare source and converted "
-                            "model on a probe batch; exit 1 above the bound.")
+                            "model on a probe batch; publish the output only "
+                            "if every difference is within its bound (exit 1 "
+                            "otherwise).")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing "
                                "output.")
 
@@ -54,23 +63,10 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Imported after flag parsing: --help and flag errors stay instant.
   from migration import convert  # pylint: disable=g-import-not-at-top
-  try:
-    report = convert.convert_path(_INPUT.value, _OUTPUT.value,
-                                  target=_TARGET.value, family=_FAMILY.value,
-                                  verify=_VERIFY.value,
-                                  overwrite=_OVERWRITE.value)
-  except convert.ERRORS as e:
-    print(f"convert_checkpoint: error: {e}", file=sys.stderr)
-    return 1
-  print(report.summary)
-  if report.checks is not None:
-    for line in convert.format_checks(report.checks):
-      print(line)
-  if not report.ok:
-    print("convert_checkpoint: verification failed: a difference exceeds "
-          "its bound", file=sys.stderr)
-    return 1
-  return 0
+  return convert.command(_INPUT.value, _OUTPUT.value, target=_TARGET.value,
+                         family=_FAMILY.value, verify=_VERIFY.value,
+                         overwrite=_OVERWRITE.value, stdout=sys.stdout,
+                         stderr=sys.stderr)
 
 
 def run():

@@ -10,6 +10,8 @@ import numbers
 import keras
 import tensorflow as tf
 
+from tf2 import _checks
+
 
 class GRUCellBase(keras.layers.Layer):
   """A GRU cell with one state of size `units`."""
@@ -20,6 +22,7 @@ class GRUCellBase(keras.layers.Layer):
         or units < 1):
       raise ValueError(f"`units` must be an integer >= 1, got {units!r}.")
     super().__init__(**kwargs)
+    _checks.check_float_dtype(self)
     self.units = int(units)
     self.kernel_initializer = keras.initializers.get(kernel_initializer)
     self.recurrent_initializer = keras.initializers.get(recurrent_initializer)

@@ -32,22 +32,7 @@ both bitwise equal to the legacy BiGRU.
 import keras
 import tensorflow as tf
 
-
-def _check_lengths(lengths, inputs):
-  lengths = tf.convert_to_tensor(lengths)
-  if not lengths.dtype.is_integer:
-    raise ValueError(f"`sequence_lengths` must hold integers, got dtype "
-                     f"{lengths.dtype.name}.")
-  if lengths.shape.rank != 1 or not lengths.shape.is_compatible_with(
-      inputs.shape[:1]):
-    raise ValueError(f"`sequence_lengths` must be a [batch] vector "
-                     f"({inputs.shape[0]}), got shape {lengths.shape}.")
-  static = tf.get_static_value(lengths)
-  if static is not None and inputs.shape[1] is not None and static.size:
-    if static.min() < 0 or static.max() > inputs.shape[1]:
-      raise ValueError(f"`sequence_lengths` must lie in [0, "
-                       f"{inputs.shape[1]}], got {static.tolist()}.")
-  return lengths
+from tf2 import _checks
 
 
 def reverse_sequence(inputs, sequence_lengths=None):
@@ -55,7 +40,7 @@ def reverse_sequence(inputs, sequence_lengths=None):
   inputs = tf.convert_to_tensor(inputs)
   if sequence_lengths is None:
     return tf.reverse(inputs, axis=[1])
-  lengths = _check_lengths(sequence_lengths, inputs)
+  lengths = _checks.check_sequence_lengths(sequence_lengths, inputs)
   return tf.reverse_sequence(inputs, lengths, seq_axis=1, batch_axis=0)
 
 

@@ -21,6 +21,7 @@ import numbers
 import keras
 import tensorflow as tf
 
+from tf2 import _checks
 from tf2 import _tracing
 
 
@@ -41,6 +42,7 @@ class PerSequenceDense(keras.layers.Layer):
         or units < 1):
       raise ValueError(f"`units` must be an integer >= 1, got {units!r}.")
     super().__init__(**kwargs)
+    _checks.check_float_dtype(self)
     self.units = int(units)
     self.kernel_initializer = keras.initializers.get(
         kernel_initializer or keras.initializers.TruncatedNormal(0.0, 0.01))

@@ -25,6 +25,7 @@ mask; see `tf2/legacy_semantics.py` for reproducing them exactly.
 import keras
 import tensorflow as tf
 
+from tf2 import _checks
 from tf2 import _tracing
 
 
@@ -49,6 +50,7 @@ class GRULayer(keras.layers.RNN):
                      return_state=return_state, go_backwards=go_backwards,
                      stateful=stateful, unroll=False,
                      zero_output_for_mask=zero_output_for_mask, **kwargs)
+    _checks.check_float_dtype(self)
 
   @property
   def units(self):
@@ -155,10 +157,7 @@ class GRULayer(keras.layers.RNN):
       raise ValueError(
           f"{name} was built for {self.cell.input_dim} features (the last "
           f"axis of `sequences`), got shape {sequences.shape}.")
-    if sequences.shape[1] == 0:
-      raise ValueError(f"{name} needs at least one time step, got "
-                       f"`sequences` of shape {sequences.shape}.")
-    return sequences
+    return _checks.check_time_steps(name, sequences)
 
   def _check_mask(self, mask, sequences):
     mask = tf.convert_to_tensor(mask)
@@ -171,28 +170,9 @@ class GRULayer(keras.layers.RNN):
     return mask
 
   def _lengths_to_mask(self, lengths, sequences):
-    lengths = tf.convert_to_tensor(lengths)
-    if not lengths.dtype.is_integer:
-      raise ValueError(f"`sequence_lengths` must hold integers, got dtype "
-                       f"{lengths.dtype.name}.")
-    if lengths.shape.rank != 1 or not lengths.shape.is_compatible_with(
-        sequences.shape[:1]):
-      raise ValueError(f"`sequence_lengths` must be a [batch] vector "
-                       f"({sequences.shape[0]}), got shape {lengths.shape}.")
-    time_steps = tf.shape(sequences, out_type=lengths.dtype)[1]
-    static = tf.get_static_value(lengths)
-    if static is not None and sequences.shape[1] is not None:
-      if static.size and (static.min() < 0 or
-                          static.max() > sequences.shape[1]):
-        raise ValueError(f"`sequence_lengths` must lie in [0, "
-                         f"{sequences.shape[1]}], got {static.tolist()}.")
-    else:
-      tf.debugging.assert_non_negative(
-          lengths, message="`sequence_lengths` must be >= 0")
-      tf.debugging.assert_less_equal(
-          lengths, time_steps,
-          message="`sequence_lengths` must be <= the time axis")
-    return tf.sequence_mask(lengths, time_steps)
+    lengths = _checks.check_sequence_lengths(lengths, sequences)
+    return tf.sequence_mask(lengths, tf.shape(sequences,
+                                              out_type=lengths.dtype)[1])
 
   def _check_initial_state(self, initial_state, sequences):
     states = (list(initial_state) if isinstance(initial_state, (list, tuple))
