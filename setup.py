@@ -14,7 +14,10 @@ setuptools.setup(
                  "checkpoint conversion for two hand-written TensorFlow 1 "
                  "GRUs."),
     python_requires=">=3.11",
-    packages=["legacy", "tf2", "migration", "benchmarks", "scripts"],
+    # The commands install as `gru_commands`; scripts/ (launchers for a
+    # clone) and compat_tests/ are not installed.
+    packages=["legacy", "tf2", "gru_common", "migration", "proof",
+              "proof.benchmarks", "gru_commands"],
     install_requires=[
         "tensorflow==2.21.0",
         "keras==3.15.1",
@@ -33,15 +36,14 @@ setuptools.setup(
     },
     entry_points={
         "console_scripts": [
-            "gru-legacy-addition=scripts.legacy_addition:run",
-            "gru-legacy-classifier=scripts.legacy_classifier:run",
-            "gru-tf2-addition=scripts.tf2_addition:run",
-            "gru-tf2-classifier=scripts.tf2_classifier:run",
-            "gru-convert-checkpoint=scripts.convert_checkpoint:run",
-            "gru-demo=scripts.demo:run",
-            "gru-verify-equivalence=scripts.verify_equivalence:run",
-            "gru-regenerate-goldens=scripts.regenerate_goldens:run",
-            "gru-benchmark=scripts.benchmark:run",
+            "gru-legacy-addition=gru_commands.legacy_addition:run",
+            "gru-legacy-classifier=gru_commands.legacy_classifier:run",
+            "gru-tf2-addition=gru_commands.tf2_addition:run",
+            "gru-tf2-classifier=gru_commands.tf2_classifier:run",
+            "gru-convert-checkpoint=gru_commands.convert_checkpoint:run",
+            "gru-demo=gru_commands.demo:run",
+            "gru-verify-equivalence=gru_commands.verify_equivalence:run",
+            "gru-benchmark=gru_commands.benchmark:run",
         ],
     },
 )

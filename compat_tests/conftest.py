@@ -5,9 +5,9 @@ import os
 import hypothesis
 import pytest
 
-import scripts
+from gru_common import tensorflow_startup
 
-scripts.import_tensorflow_quietly()
+tensorflow_startup.import_tensorflow_quietly()
 
 import tensorflow as tf  # pylint: disable=g-import-not-at-top,g-bad-import-order
 

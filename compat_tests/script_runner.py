@@ -8,21 +8,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(script, *args, timeout=300):
-  """Runs `python -m scripts.<script> args...`; returns the CompletedProcess."""
+  """Runs `python -m gru_commands.<script> args...` (the installed command's
+  module); returns the CompletedProcess."""
   env = dict(os.environ)
   env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the scripts choose their default
   env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
   return subprocess.run(
-      [sys.executable, "-m", f"scripts.{script}", *args], cwd=ROOT, env=env,
+      [sys.executable, "-m", f"gru_commands.{script}", *args], cwd=ROOT, env=env,
       capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def start(script, *args, env=None):
-  """Starts `python -m scripts.<script> args...`; returns the Popen."""
+  """Starts `python -m gru_commands.<script> args...`; returns the Popen."""
   full_env = dict(os.environ)
   full_env.pop("TF_CPP_MIN_LOG_LEVEL", None)
   full_env["PYTHONPATH"] = ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
   full_env.update(env or {})
   return subprocess.Popen(
-      [sys.executable, "-m", f"scripts.{script}", *args], cwd=ROOT,
+      [sys.executable, "-m", f"gru_commands.{script}", *args], cwd=ROOT,
       env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

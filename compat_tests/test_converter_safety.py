@@ -3,7 +3,7 @@ computes otherwise is written, and an output appears whole or not at all,
 through failures, races and kills.
 
 Kills and races run the publish sequence in small processes that import
-only `migration.files` (no TensorFlow), with the module's `os` replaced from
+only `gru_common.files` (no TensorFlow), with the module's `os` replaced from
 outside by a proxy that kills the process after its N-th file-system change.
 
 More fuzz examples: HYPOTHESIS_PROFILE=thorough pytest -k fuzz
@@ -29,9 +29,9 @@ import tensorflow as tf
 
 from compat_tests import legacy_checkpoints
 from compat_tests import script_runner
-from migration import compare
+from proof import compare
 from migration import convert
-from migration import files
+from gru_common import files
 from migration import legacy_graph
 from migration import mapping
 from migration import tf1_checkpoint
@@ -389,7 +389,7 @@ class TestFailuresLeaveNothing:
 KILLER = r"""
 import os, shutil, signal, sys
 sys.path.insert(0, {root!r})
-from migration import files
+from gru_common import files
 
 class KillAfter:
   '''`os`, but the process is killed after its N-th file-system change.'''
@@ -580,7 +580,7 @@ class TestCrashSafePublish:
         "  files.os = KillAfter(5)  # journal in place, one shard renamed\n"
         "  _real_publish(self, tmp)\n"
         "files.Output.publish = publish\n"
-        "from scripts import convert_checkpoint\n"
+        "from gru_commands import convert_checkpoint\n"
         "sys.argv = ['gru-convert-checkpoint'] + sys.argv[1:]\n"
         "convert_checkpoint.run()\n")
     program = program.format(root=script_runner.ROOT)
@@ -609,7 +609,7 @@ class TestCrashSafePublish:
     program = (
         "import os, sys\n"
         f"sys.path.insert(0, {script_runner.ROOT!r})\n"
-        "from migration import files\n"
+        "from gru_common import files\n"
         "_real_publish = files.Output.publish\n"
         "def publish(self, tmp):\n"
         f"  open({go!r} + '.' + str(os.getpid()), 'w').close()\n"
@@ -617,7 +617,7 @@ class TestCrashSafePublish:
         "    pass\n"
         "  _real_publish(self, tmp)\n"
         "files.Output.publish = publish\n"
-        "from scripts import convert_checkpoint\n"
+        "from gru_commands import convert_checkpoint\n"
         "sys.argv = ['gru-convert-checkpoint'] + sys.argv[1:]\n"
         "convert_checkpoint.run()\n")
     sources = [checkpoints["scan_float32"], checkpoints["scan_addition"]]

@@ -5,9 +5,9 @@ import os
 import numpy as np
 
 from legacy import addition_job
-from migration import compare
-from migration import demo
-from migration import tolerances
+from proof import compare
+from gru_commands import demo_job as demo
+from proof import tolerances
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

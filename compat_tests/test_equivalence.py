@@ -20,21 +20,21 @@ import tensorflow as tf
 
 from legacy import addition_job
 from legacy import scan_gru
-from migration import compare
-from migration import equivalence
-from migration import goldens
+from proof import compare
+from proof import equivalence
+from compat_tests import goldens
 from migration import legacy_graph
 from migration import mapping
 from migration import models
-from migration import report as report_lib
+from proof import report as report_lib
 from migration import spec as spec_lib
 from migration import tf1_checkpoint
-from migration import tolerances
+from proof import tolerances
 import tf2
 from compat_tests import script_runner
 
 _v1 = tf.compat.v1
-GOLDEN_FOLDER = os.path.join(os.path.dirname(__file__), "goldens")
+GOLDEN_FOLDER = goldens.FOLDER
 
 CASES = (equivalence.standard_cases(spec_lib.SCAN) +
          equivalence.standard_cases(spec_lib.LOOP))

@@ -5,8 +5,8 @@ import doctest
 import numpy as np
 import pytest
 
-from legacy import addition_data
-from legacy import sequence_data
+from gru_common import addition_data
+from gru_common import sequence_data
 
 
 def test_source_doctests_pass():

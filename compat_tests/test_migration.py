@@ -13,9 +13,9 @@ import tensorflow as tf
 from compat_tests import legacy_checkpoints
 from compat_tests import script_runner
 from legacy import runtime
-from migration import compare
+from proof import compare
 from migration import convert
-from migration import files
+from gru_common import files
 from migration import legacy_graph
 from migration import live
 from migration import mapping

@@ -8,9 +8,9 @@ import pytest
 import tensorflow as tf
 
 from compat_tests import script_runner
-from legacy import addition_data
-from legacy import sequence_data
-from migration import compare
+from gru_common import addition_data
+from gru_common import sequence_data
+from proof import compare
 from tf2 import addition_job
 from tf2 import classifier_job
 from tf2 import runtime

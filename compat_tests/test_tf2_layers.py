@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from migration import compare
-from migration import tolerances
+from proof import compare
+from proof import tolerances
 import tf2
 
 LAYERS = {

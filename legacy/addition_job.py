@@ -18,9 +18,9 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from legacy import addition_data
-from legacy import job_configs
-from legacy import plotting
+from gru_common import addition_data
+from gru_common import job_configs
+from gru_common import plotting
 from legacy import runtime
 from legacy import scan_gru
 

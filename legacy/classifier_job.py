@@ -19,11 +19,11 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from legacy import job_configs
+from gru_common import job_configs
 from legacy import loop_gru
-from legacy import plotting
+from gru_common import plotting
 from legacy import runtime
-from legacy import sequence_data
+from gru_common import sequence_data
 
 _v1 = tf.compat.v1
 

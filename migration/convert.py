@@ -29,15 +29,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from migration import compare
-from migration import files
+from proof import compare
+from gru_common import files
 from migration import legacy_graph
 from migration import mapping
 from migration import models
 from migration import optimizer_state
 from migration import spec as spec_lib
 from migration import tf1_checkpoint
-from migration import tolerances
+from proof import tolerances
 
 # What a conversion raises for bad input (all subclasses of these).
 ERRORS = (FileNotFoundError, FileExistsError, ValueError)

@@ -12,7 +12,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from migration import files
+from gru_common import files
 from migration import optimizer_state
 from migration import spec as spec_lib
 

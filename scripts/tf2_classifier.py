@@ -1,49 +1,6 @@
-"""Trains the TF2 (Keras 3) tutorial GRU or BiGRU as a row classifier.
+"""`gru-tf2-classifier` from a clone: python scripts/tf2_classifier.py --help."""
 
-The legacy classifier's recipe with `Model.fit`: a LoopGRU (or
-keras.layers.Bidirectional of one) over image rows, the mean over time, a
-softmax head, TF1Adam. By default the 8x8 digits bundled with scikit-learn;
---mnist_npz reads a local mnist.npz (28 rows of 28 pixels). Nothing is
-downloaded.
-
-Writes into --output_dir: `model.keras`, a TF2 checkpoint (`ckpt`),
-`training.png` and TensorBoard logs (`tensorboard/`).
-
-  gru-tf2-classifier --model=bigru --output_dir=runs/tf2_classifier
-"""
-
-from absl import app
-from absl import flags
-
-import scripts
-from legacy import job_configs
-from scripts import _job_flags
-
-_FLAGS = _job_flags.define_classifier_flags(
-    job_configs.ClassifierConfig(), "runs/tf2_classifier",
-    "A GRU, or a BiGRU (keras.layers.Bidirectional).")
-flags.adopt_module_key_flags(_job_flags)
-
-
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  # Imported after flag parsing: --help and flag errors stay instant.
-  from tf2 import classifier_job  # pylint: disable=g-import-not-at-top
-  config = classifier_job.Config(**_job_flags.classifier_settings(_FLAGS))
-  try:
-    result = classifier_job.train(config,
-                                  output_dir=_FLAGS.output_dir.value)
-  except (FileNotFoundError, ValueError) as e:
-    raise app.UsageError(str(e)) from e
-  print(f"# final test accuracy {result.test_accuracies[-1]:.4f} in "
-        f"{result.wall_time_s:.1f} s; model {result.model_path}, checkpoint "
-        f"{result.checkpoint_prefix}, plot {result.plot_path}")
-
-
-def run():
-  scripts.run(main)
-
+from gru_commands import tf2_classifier
 
 if __name__ == "__main__":
-  run()
+  tf2_classifier.run()

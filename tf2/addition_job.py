@@ -1,6 +1,6 @@
 """The Data Blogger training job in TF2: Keras 3 layers, compiled steps.
 
-Same data recipe (`legacy/addition_data.py`), same hyperparameters, same log
+Same data recipe (`gru_common/addition_data.py`), same hyperparameters, same log
 line every 50 epochs and the same 1024 + 16 query as `legacy/addition_job.py`.
 Each call of a compiled function runs a block of `log_every` epochs (a train
 step on the training set, then the loss on the test set, each epoch) and
@@ -10,7 +10,7 @@ Two paths:
 
 * fast (default): a `keras.layers.Dense` head (one matmul over all
   sequences) and XLA. Agrees with the legacy arithmetic to rounding (about
-  1e-16 per step; see migration/tolerances.py for what that grows to).
+  1e-16 per step; see proof/tolerances.py for what that grows to).
 * exact (`Config(exact=True)`): `ScanGRU` reference path, `PerSequenceDense`
   head, no XLA. From the same initial weights it reproduces the legacy run
   bit for bit: every loss, every weight, the prediction.
@@ -29,9 +29,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from legacy import addition_data
-from legacy import job_configs
-from legacy import plotting
+from gru_common import addition_data
+from gru_common import job_configs
+from gru_common import plotting
 from tf2 import optimizers
 from tf2 import per_sequence_dense
 from tf2 import scan_gru

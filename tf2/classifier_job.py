@@ -18,9 +18,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from legacy import job_configs
-from legacy import plotting
-from legacy import sequence_data
+from gru_common import job_configs
+from gru_common import plotting
+from gru_common import sequence_data
 from tf2 import loop_gru
 from tf2 import optimizers
 

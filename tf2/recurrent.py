@@ -8,7 +8,7 @@ one time step at a time, with the same matmul shapes. Its outputs and
 gradients are bitwise identical to the legacy graph's. Called eagerly, the
 loop still runs as a traced function (see `tf2/_tracing.py`). Under
 `tf.function(jit_compile=True)` XLA compiles it, which changes rounding
-within `migration/tolerances.XLA`.
+within `proof/tolerances.XLA`.
 
 There is deliberately no "fused" variant (all time steps' inputs projected
 in one matmul before the loop, the gates' matmuls concatenated): on CPU it

@@ -1,15 +1,18 @@
 """Golden files: tiny legacy checkpoints with traceable values.
 
-Each golden is a TF1 checkpoint of one legacy model, written by the legacy
-graph itself, whose variables hold values anyone can recompute: the k-th
+Each golden is a TF1 checkpoint of one legacy model, written with
+TensorFlow's `SaveV2` (the op `tf.compat.v1.train.Saver` runs, so the legacy
+graph restores it with a plain Saver), whose variables hold values anyone
+can recompute: the k-th
 element (row-major) of the i-th variable (legacy order) is
 
     (-1) ** k * (100 * i + k + 1) * SCALE
 
 (alternating signs so every gate sees both), and an `expected.npz` with the
 legacy graph's outputs on a traceable probe input, x[b, t, j] =
-sin(1 + b + 10 t + 100 j). `scripts/regenerate_goldens.py` rewrites them
-(dry run by default).
+sin(1 + b + 10 t + 100 j), computed by the legacy graph.
+`python -m compat_tests.regenerate_goldens` rewrites them (dry run by
+default).
 """
 
 import os
@@ -33,8 +36,8 @@ GOLDENS = {
 PROBE_SHAPE = (2, 4)     # batch, time
 CHECKPOINT = "model.ckpt"
 EXPECTED = "expected.npz"
-# Relative to the repository root, where the goldens are committed.
-FOLDER = os.path.join("compat_tests", "goldens")
+# Where the goldens are committed.
+FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "goldens")
 
 
 def traceable_values(spec):

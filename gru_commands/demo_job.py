@@ -15,10 +15,10 @@ import os
 
 import numpy as np
 
-from legacy import addition_data
+from gru_common import addition_data
 from legacy import addition_job
-from legacy import plotting
-from migration import compare
+from gru_common import plotting
+from proof import compare
 from migration import convert
 from migration import legacy_graph
 from migration import mapping

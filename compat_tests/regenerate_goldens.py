@@ -1,11 +1,14 @@
 """Regenerates the golden legacy checkpoints in compat_tests/goldens/.
 
+Run from a clone of the repository (the goldens are test data, not part of
+the installed project):
+
 By default a dry run: writes every golden to a temporary folder and reports,
 file by file, whether it differs from the committed one. --write replaces
 the committed files.
 
-  gru-regenerate-goldens            # dry run: what would change
-  gru-regenerate-goldens --write    # rewrite compat_tests/goldens/
+  python -m compat_tests.regenerate_goldens            # dry run
+  python -m compat_tests.regenerate_goldens --write    # rewrite them
 """
 
 import filecmp
@@ -16,13 +19,12 @@ import numpy as np
 from absl import app
 from absl import flags
 
-import scripts
+from gru_common import tensorflow_startup
 
 _WRITE = flags.DEFINE_bool("write", False, "Replace the committed goldens "
                            "(default: dry run).")
-_FOLDER = flags.DEFINE_string("folder", "compat_tests/goldens",
-                              "Where the goldens live (run from the "
-                              "repository root).")
+_FOLDER = flags.DEFINE_string("folder", None, "Where the goldens live "
+                              "(default: compat_tests/goldens).")
 
 
 def _same(a, b):
@@ -38,13 +40,15 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Imported after flag parsing: --help and flag errors stay instant.
-  from migration import goldens  # pylint: disable=g-import-not-at-top
+  tensorflow_startup.import_tensorflow_quietly()
+  from compat_tests import goldens  # pylint: disable=g-import-not-at-top
+  folder = _FOLDER.value or goldens.FOLDER
   changed = 0
   with tempfile.TemporaryDirectory() as scratch:
     for name in goldens.GOLDENS:
       for file in goldens.write(name, scratch):
         new = os.path.join(scratch, name, file)
-        old = os.path.join(_FOLDER.value, name, file)
+        old = os.path.join(folder, name, file)
         status = ("new" if not os.path.exists(old) else
                   "same" if _same(new, old) else "differs")
         changed += status != "same"
@@ -53,14 +57,10 @@ def main(argv):
     print(f"# dry run: {changed} file(s) would change; --write to rewrite")
     return 0
   for name in goldens.GOLDENS:
-    goldens.write(name, _FOLDER.value)
-  print(f"# rewrote {len(goldens.GOLDENS)} goldens in {_FOLDER.value}")
+    goldens.write(name, folder)
+  print(f"# rewrote {len(goldens.GOLDENS)} goldens in {folder}")
   return 0
 
 
-def run():
-  scripts.run(main)
-
-
 if __name__ == "__main__":
-  run()
+  app.run(main)

@@ -34,14 +34,14 @@ from legacy import addition_job as legacy_addition
 from legacy import loop_gru
 from legacy import runtime
 from legacy import scan_gru
-from migration import compare
+from proof import compare
 from migration import convert
 from migration import legacy_graph
 from migration import mapping
 from migration import models
 from migration import spec as spec_lib
 from migration import tf1_checkpoint
-from migration import tolerances
+from proof import tolerances
 import tf2
 from tf2 import addition_job as tf2_addition
 

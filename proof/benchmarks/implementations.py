@@ -37,7 +37,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from legacy import addition_data
+from gru_common import addition_data
 from legacy import addition_job as legacy_addition
 from legacy import loop_gru
 from legacy import runtime

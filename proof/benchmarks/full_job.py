@@ -10,8 +10,8 @@ one-thread Session is the first, as when `gru-legacy-addition` runs it; the
 TF2 job sets `job_configs.ADDITION_THREADS` before anything runs, as
 `gru-tf2-addition` does by default.
 
-    python -m benchmarks.full_job legacy 5000
-    python -m benchmarks.full_job tf2 5000 0   # TF2 with TensorFlow's threads
+    python -m proof.benchmarks.full_job legacy 5000
+    python -m proof.benchmarks.full_job tf2 5000 0   # TF2 with TensorFlow's threads
 
 prints one JSON line: the job, its epochs, its threads, its own
 `wall_time_s` (training and the query, as the job reports it; not the
@@ -40,7 +40,7 @@ def run_job(job, epochs, threads=None):
   as its script); the legacy job's are its Session's and cannot be chosen.
   """
   _check_job(job)
-  from legacy import job_configs  # pylint: disable=g-import-not-at-top
+  from gru_common import job_configs  # pylint: disable=g-import-not-at-top
   if job == "legacy":
     if threads is not None:
       raise ValueError("`threads` applies to the tf2 job only; the legacy "
@@ -63,12 +63,13 @@ def run_job(job, epochs, threads=None):
 def run_job_in_new_process(job, epochs):
   """`run_job` in a fresh Python process; returns its JSON result."""
   _check_job(job)
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  root = os.path.dirname(os.path.dirname(os.path.dirname(
+      os.path.abspath(__file__))))
   env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
              PYTHONPATH=os.pathsep.join(
                  p for p in (root, os.environ.get("PYTHONPATH")) if p))
   done = subprocess.run(
-      [sys.executable, "-m", "benchmarks.full_job", job, str(epochs)],
+      [sys.executable, "-m", "proof.benchmarks.full_job", job, str(epochs)],
       capture_output=True, text=True, env=env, check=False)
   if done.returncode != 0:
     raise RuntimeError(f"the {job} job's process exited with "
@@ -93,12 +94,12 @@ def _parse(argv):
 def main(argv):
   parsed = _parse(argv)
   if parsed is None:
-    sys.stderr.write("usage: python -m benchmarks.full_job legacy EPOCHS\n"
-                     "       python -m benchmarks.full_job tf2 EPOCHS "
-                     "[THREADS]\n")
+    sys.stderr.write(
+        "usage: python -m proof.benchmarks.full_job legacy EPOCHS\n"
+        "       python -m proof.benchmarks.full_job tf2 EPOCHS [THREADS]\n")
     return 2
-  import scripts  # pylint: disable=g-import-not-at-top
-  scripts.import_tensorflow_quietly()
+  from gru_common import tensorflow_startup  # pylint: disable=g-import-not-at-top
+  tensorflow_startup.import_tensorflow_quietly()
   print(json.dumps(run_job(*parsed)))
   return 0
 

@@ -22,14 +22,14 @@ import numpy as np
 import tensorflow as tf
 
 from legacy import addition_job as legacy_addition
-from legacy import plotting
-from migration import compare
+from gru_common import plotting
+from proof import compare
 from migration import convert
-from migration import equivalence
+from proof import equivalence
 from migration import mapping
 from migration import spec as spec_lib
 from migration import tf1_checkpoint
-from migration import tolerances
+from proof import tolerances
 
 REPORT_NAME = "report.json"
 PLOT_NAME = "training.png"

@@ -1,0 +1,79 @@
+"""Benchmarks the legacy graph, the TF2 layers, stock Keras and the floor.
+
+One run, side by side (see proof/benchmarks/run.py): per workload the median
+ms/step, sequences/s, the ratios to legacy, to stock Keras and to the
+floor, and peak memory; then the full 5000-epoch seed job, legacy against
+TF2, each job in a process of its own, alternating, three times each.
+Writes benchmark.json (with `ratios` and their targets) and benchmark.png
+into --output_dir. A benchmark, not a test: it prints what it measured and
+exits 0.
+
+  gru-benchmark --output_dir=runs/benchmark            # ~13 minutes
+  gru-benchmark --workloads=scale_train --full_job_epochs=0
+"""
+
+from absl import app
+from absl import flags
+
+import gru_commands
+
+_WORKLOADS = flags.DEFINE_list(
+    "workloads", ["seed_train", "scale_train", "scale_infer", "long_infer"],
+    "Workloads to run (proof/benchmarks/implementations.py).")
+_FULL_JOB_EPOCHS = flags.DEFINE_integer(
+    "full_job_epochs", 5000, "Epochs of the full seed-job comparison (0 "
+    "skips it).", lower_bound=0)
+_FULL_JOB_REPEATS = flags.DEFINE_integer(
+    "full_job_repeats", 3, "Runs of each full seed job (medians are "
+    "compared).", lower_bound=1)
+_SMALL = flags.DEFINE_bool("small", False, "Tiny shapes (a smoke test).")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", "runs/benchmark",
+                                  "Folder for benchmark.json and .png.")
+
+
+def _seconds(values):
+  return ", ".join(f"{v:.1f}" for v in values)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # Imported after flag parsing: --help and flag errors stay instant.
+  from proof.benchmarks import implementations  # pylint: disable=g-import-not-at-top
+  from proof.benchmarks import run as run_lib  # pylint: disable=g-import-not-at-top
+  unknown = sorted(set(_WORKLOADS.value) - set(implementations.WORKLOADS))
+  if unknown:
+    raise app.UsageError(f"--workloads: unknown {unknown}; choose from "
+                         f"{sorted(implementations.WORKLOADS)}")
+  payload = run_lib.run(_OUTPUT_DIR.value, tuple(_WORKLOADS.value),
+                        _FULL_JOB_EPOCHS.value, small=_SMALL.value,
+                        full_job_repeats=_FULL_JOB_REPEATS.value)
+  for line in payload["table"]:
+    print(line)
+  job = payload["full_seed_job"]
+  if job:
+    legacy_runs, tf2_runs = (_seconds(job["legacy_runs_s"]),
+                             _seconds(job["tf2_runs_s"]))
+    print(f"full seed job ({job['epochs']} epochs, median of "
+          f"{job['repeats']}, each in its own process): legacy "
+          f"{job['legacy_s']:.1f} s ({legacy_runs}; answers "
+          f"{job['legacy_answers']}), TF2 {job['tf2_s']:.1f} s ({tf2_runs}; "
+          f"answers {job['tf2_answers']})")
+  speed = payload["machine_speed"]
+  print(f"machine speed (pure-Python yardstick, lower is faster): "
+        f"{speed['before']['median_s']:.3f} s before, "
+        f"{speed['after']['median_s']:.3f} s after")
+  for name, t in payload["targets"].items():
+    sign = "<=" if t["lower_is_better"] else ">="
+    print(f"{name:28} {t['value']:.3f}  target {sign} {t['target']}  "
+          f"{'met' if t['met'] else 'NOT met'}")
+  print(f"# wrote {payload['json_path']} and {payload['plot_path']}")
+  return 0
+
+
+def run():
+  gru_commands.run(main)
+
+
+if __name__ == "__main__":
+  run()

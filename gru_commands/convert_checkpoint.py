@@ -1,0 +1,77 @@
+"""Converts legacy (TF1) checkpoints to TF2 models and back, exactly.
+
+The direction follows from --input:
+
+  a TF1 checkpoint prefix (or a folder with a `checkpoint` file)
+      --output=FILE.keras   a .keras model (and optimizer, if the checkpoint
+                            has Adam state)
+      --output=PREFIX       a TF2 checkpoint (tf.train.Checkpoint with
+                            model= and optimizer=)
+  a .keras file
+      --output=PREFIX       a TF1 checkpoint that the legacy graph restores
+                            with tf.compat.v1.train.Saver; refused, naming
+                            the layer and field, unless the model computes
+                            what the legacy graph computes
+
+--target picks the TF2 layers: `tf2` (this project's, bitwise equal to the
+legacy graph) or `keras` (stock keras.layers.GRU/Dense/Bidirectional only,
+loadable without this project). --verify runs source and converted model on
+a probe batch, prints per output the max abs difference and whether it is
+bitwise equal, and publishes the output only if every difference is within
+its bound.
+
+The input is never touched: an output that would replace or remove any of
+its files is refused. The output appears whole or not at all: a refused,
+failed or interrupted conversion leaves it as it was, and an existing output
+is replaced only with --overwrite. Missing folders are created. Every
+failure is one line, `gru-convert-checkpoint: error: ...`, and exit status 1.
+
+  gru-convert-checkpoint --input=runs/legacy_addition/model.ckpt \\
+      --output=runs/addition.keras --target=keras --verify
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+
+import gru_commands
+from migration import mapping
+from migration import spec as spec_lib
+
+_INPUT = flags.DEFINE_string("input", None, "A TF1 checkpoint prefix (or "
+                             "folder), or a .keras file.", required=True)
+_OUTPUT = flags.DEFINE_string("output", None, "A .keras file or a checkpoint "
+                              "prefix (see above).", required=True)
+_TARGET = flags.DEFINE_enum("target", mapping.TF2, mapping.TARGETS,
+                            "For a TF1 input: this project's layers (tf2) or "
+                            "stock Keras layers only (keras).")
+_FAMILY = flags.DEFINE_enum(
+    "family", None, spec_lib.FAMILIES,
+    "For a .keras input of stock Keras layers not written by this tool: "
+    "which legacy GRU it holds (scan: Data Blogger, loop: tutorial).")
+_VERIFY = flags.DEFINE_bool("verify", False, "Compare source and converted "
+                            "model on a probe batch; publish the output only "
+                            "if every difference is within its bound (exit 1 "
+                            "otherwise).")
+_OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing "
+                               "output.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # Imported after flag parsing: --help and flag errors stay instant.
+  from migration import convert  # pylint: disable=g-import-not-at-top
+  return convert.command(_INPUT.value, _OUTPUT.value, target=_TARGET.value,
+                         family=_FAMILY.value, verify=_VERIFY.value,
+                         overwrite=_OVERWRITE.value, stdout=sys.stdout,
+                         stderr=sys.stderr)
+
+
+def run():
+  gru_commands.run(main)
+
+
+if __name__ == "__main__":
+  run()
