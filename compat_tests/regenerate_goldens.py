@@ -15,9 +15,9 @@ import filecmp
 import os
 import tempfile
 
-import numpy as np
 from absl import app
 from absl import flags
+import numpy as np
 
 from gru_common import tensorflow_startup
 

@@ -5,11 +5,11 @@ import os
 
 import pytest
 
+from gru_common import job_configs
 from proof.benchmarks import full_job
 from proof.benchmarks import implementations as impl
 from proof.benchmarks import measure
 from proof.benchmarks import run
-from gru_common import job_configs
 
 
 def figure(workload, name, seconds, batch=256):

@@ -29,12 +29,12 @@ import tensorflow as tf
 
 from compat_tests import legacy_checkpoints
 from compat_tests import script_runner
-from proof import compare
-from migration import convert
 from gru_common import files
+from migration import convert
 from migration import legacy_graph
 from migration import mapping
 from migration import tf1_checkpoint
+from proof import compare
 
 _v1 = tf.compat.v1
 SPECS = legacy_checkpoints.SPECS

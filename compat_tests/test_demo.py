@@ -4,9 +4,10 @@ import os
 
 import numpy as np
 
+from gru_commands import demo_job as demo
+from gru_common import job_configs
 from legacy import addition_job
 from proof import compare
-from gru_commands import demo_job as demo
 from proof import tolerances
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -14,7 +15,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def test_demo_shows_agreement(tmp_path):
   lines = []
-  config = addition_job.Config(epochs=100)
+  config = job_configs.AdditionConfig(epochs=100)
   result = demo.run(str(tmp_path), config, log=lines.append)
   assert demo.check(result, tolerances.STOCK_KERAS.float64) == []
   by_model = {(r.model, r.data): r for r in result.rows}

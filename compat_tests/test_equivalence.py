@@ -18,20 +18,22 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from compat_tests import goldens
+from compat_tests import script_runner
+from gru_common import job_configs
+from gru_common import names
 from legacy import addition_job
 from legacy import scan_gru
-from proof import compare
-from proof import equivalence
-from compat_tests import goldens
 from migration import legacy_graph
 from migration import mapping
 from migration import models
-from proof import report as report_lib
 from migration import spec as spec_lib
 from migration import tf1_checkpoint
+from proof import compare
+from proof import equivalence
+from proof import report as report_lib
 from proof import tolerances
 import tf2
-from compat_tests import script_runner
 
 _v1 = tf.compat.v1
 GOLDEN_FOLDER = goldens.FOLDER
@@ -69,7 +71,7 @@ def test_xla_within_bounds(case):
 
 def test_training_500_epochs_exact_path_is_bitwise(tmp_path):
   rows, curves, timings = equivalence.training(
-      addition_job.Config(epochs=500),
+      job_configs.AdditionConfig(epochs=500),
       runs=("TF2 exact path", "TF2 fast path"), log=lambda _: None)
   exact = [r for r in rows if "exact path" in r.comparison]
   assert len(exact) == 4 and all(r.exact for r in exact)
@@ -249,7 +251,7 @@ class TestHarness:
       gru = scan_gru.GRU(2, 4)
       # tf.scan called forward_pass once per step: no variables from it.
       assert [v.op.name for v in _v1.global_variables()] == list(
-          scan_gru.VARIABLE_NAMES)
+          names.SCAN_GRU)
       assert gru.h_t is not None
 
   @pytest.mark.parametrize("name", sorted(goldens.GOLDENS))

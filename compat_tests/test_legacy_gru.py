@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from compat_tests import numpy_reference
+from gru_common import names
 from legacy import loop_gru
 from legacy import scan_gru
 
@@ -55,7 +56,7 @@ class TestScanGRU:
           "br": ((5,), "float64"), "bz": ((5,), "float64"),
           "bh": ((5,), "float64")}
       assert [v.op.name for v in gru.variables] == list(
-          scan_gru.VARIABLE_NAMES)
+          names.SCAN_GRU)
       assert gru.input_layer.shape.as_list() == [None, None, 3]
       assert gru.input_layer.op.name == "input"
 
@@ -84,7 +85,7 @@ class TestScanGRU:
           v.load(rng.normal(0, 0.7, v.shape).astype(dtype.as_numpy_dtype),
                  session)
         h_t, h_0 = session.run([gru.h_t, gru.h_0], {gru.input_layer: x})
-        weights = dict(zip(scan_gru.VARIABLE_NAMES,
+        weights = dict(zip(names.SCAN_GRU,
                            session.run(gru.variables)))
     assert h_t.dtype == dtype.as_numpy_dtype
     np.testing.assert_array_equal(h_0, np.zeros((4, 5)))
@@ -97,7 +98,7 @@ class TestScanGRU:
       scan_gru.GRU(200, 200)
       _, weights = run(graph, [])
     values = np.concatenate([weights[n].ravel()
-                             for n in scan_gru.VARIABLE_NAMES])
+                             for n in names.SCAN_GRU])
     # Truncated at two standard deviations; the std of N(0, 0.01)
     # truncated at +-2 sigma is 0.00880.
     assert np.abs(values).max() <= 0.02

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from compat_tests import script_runner
+from gru_common import job_configs
 from legacy import addition_job
 from legacy import classifier_job
 
@@ -42,7 +43,7 @@ ADDITION_VARIABLES = {"Wr": [2, 16], "Wz": [2, 16], "Wh": [2, 16],
 
 def test_addition_job_writes_checkpoint_plot_and_summaries(out_dir):
   lines = []
-  result = addition_job.train(addition_job.Config(epochs=120),
+  result = addition_job.train(job_configs.AdditionConfig(epochs=120),
                               output_dir=out_dir, log=lines.append)
   assert [int(LOG_LINE.match(l).group(1)) for l in lines] == [0, 50, 100]
   assert len(result.train_losses) == len(result.test_losses) == 120
@@ -63,12 +64,12 @@ def test_addition_job_writes_checkpoint_plot_and_summaries(out_dir):
 
 
 def test_addition_job_is_deterministic():
-  config = addition_job.Config(epochs=30, seed=5)
+  config = job_configs.AdditionConfig(epochs=30, seed=5)
   first = addition_job.train(config, log=lambda _: None)
   second = addition_job.train(config, log=lambda _: None)
   np.testing.assert_array_equal(first.train_losses, second.train_losses)
   np.testing.assert_array_equal(first.test_losses, second.test_losses)
-  other = addition_job.train(addition_job.Config(epochs=30, seed=6),
+  other = addition_job.train(job_configs.AdditionConfig(epochs=30, seed=6),
                              log=lambda _: None)
   assert not np.array_equal(first.train_losses, other.train_losses)
 
@@ -79,13 +80,13 @@ def test_addition_job_is_deterministic():
 ])
 def test_addition_config_rejects_bad_values(kwargs, match):
   with pytest.raises(ValueError, match=match):
-    addition_job.Config(**kwargs)
+    job_configs.AdditionConfig(**kwargs)
 
 
 @pytest.mark.parametrize("model, reset_gate, head_rows", [
     ("gru", True, 6), ("gru", False, 6), ("bigru", True, 12)])
 def test_classifier_job_layouts(out_dir, model, reset_gate, head_rows):
-  config = classifier_job.Config(epochs=1, hidden_dim=6, model=model,
+  config = job_configs.ClassifierConfig(epochs=1, hidden_dim=6, model=model,
                                  reset_gate=reset_gate)
   result = classifier_job.train(config, output_dir=out_dir,
                                 log=lambda _: None)
@@ -116,7 +117,7 @@ def test_classifier_job_reads_mnist_npz(tmp_path):
            y_train=rng.randint(0, 10, 40), x_test=rng.randint(
                0, 256, (10, 28, 28)).astype(np.uint8),
            y_test=rng.randint(0, 10, 10))
-  config = classifier_job.Config(epochs=1, hidden_dim=4, mnist_npz=str(path))
+  config = job_configs.ClassifierConfig(epochs=1, hidden_dim=4, mnist_npz=str(path))
   lines = []
   result = classifier_job.train(config, log=lines.append)
   assert len(result.test_accuracies) == 1 and lines[0].startswith("Epoch 0")
@@ -160,5 +161,5 @@ def test_scripts_reject_bad_flags_with_usage_not_traceback(script, args,
 @pytest.mark.slow
 def test_default_classifier_reaches_90_percent_on_digits():
   # The GRU; the BiGRU's figure is measured with the CLI (BUILD.md).
-  result = classifier_job.train(classifier_job.Config(), log=lambda _: None)
+  result = classifier_job.train(job_configs.ClassifierConfig(), log=lambda _: None)
   assert result.test_accuracies[-1] >= 0.90, result.test_accuracies

@@ -12,10 +12,9 @@ import tensorflow as tf
 
 from compat_tests import legacy_checkpoints
 from compat_tests import script_runner
-from legacy import runtime
-from proof import compare
-from migration import convert
 from gru_common import files
+from legacy import runtime
+from migration import convert
 from migration import legacy_graph
 from migration import live
 from migration import mapping
@@ -23,6 +22,7 @@ from migration import models
 from migration import optimizer_state
 from migration import spec as spec_lib
 from migration import tf1_checkpoint
+from proof import compare
 
 _v1 = tf.compat.v1
 SPECS = legacy_checkpoints.SPECS

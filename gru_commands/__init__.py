@@ -31,14 +31,8 @@ def run(main):
   entry = sys.modules["__main__"]
   if entry is not command:
     entry.__doc__ = command.__doc__
-    # The command's own flags and those of the commands' modules it uses
-    # (the jobs' shared flags).
-    sources = [command] + [m for m in vars(command).values()
-                           if getattr(m, "__name__", "").startswith(
-                               __name__ + ".") and m is not command]
-    for source in sources:
-      for flag in flags.FLAGS.get_key_flags_for_module(source.__name__):
-        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+    for flag in flags.FLAGS.get_key_flags_for_module(command.__name__):
+      flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
   min_level = tensorflow_startup.min_log_level()
   if min_level >= 1:
     flags.FLAGS.verbosity = -min(min_level, 3)  # -1 WARNING ... -3 FATAL

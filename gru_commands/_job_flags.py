@@ -9,6 +9,8 @@ import types
 
 from absl import flags
 
+from gru_common import job_configs
+
 
 def define_addition_flags(defaults, output_dir):
   """--seed --epochs --bits --hidden_size --output_dir for the addition job."""
@@ -39,8 +41,8 @@ def addition_settings(holders):
 def define_classifier_flags(defaults, output_dir, model_help):
   """The classifier job's flags."""
   holders = types.SimpleNamespace(
-      model=flags.DEFINE_enum("model", defaults.model, ("gru", "bigru"),
-                              model_help),
+      model=flags.DEFINE_enum("model", defaults.model,
+                              job_configs.CLASSIFIER_MODELS, model_help),
       reset_gate=flags.DEFINE_bool(
           "reset_gate", defaults.reset_gate,
           "Use the reset gate; --noreset_gate is the tutorial's section "

@@ -35,7 +35,7 @@ def main(argv):
   from legacy import addition_job  # pylint: disable=g-import-not-at-top
   from gru_commands import demo_job as demo  # pylint: disable=g-import-not-at-top
   from proof import tolerances  # pylint: disable=g-import-not-at-top
-  config = addition_job.Config(seed=_SEED.value, epochs=_EPOCHS.value)
+  config = job_configs.AdditionConfig(seed=_SEED.value, epochs=_EPOCHS.value)
   result = demo.run(_OUTPUT_DIR.value, config)
   failures = demo.check(result, tolerances.STOCK_KERAS.float64)
   for failure in failures:

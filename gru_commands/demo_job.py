@@ -16,13 +16,14 @@ import os
 import numpy as np
 
 from gru_common import addition_data
-from legacy import addition_job
+from gru_common import job_configs
 from gru_common import plotting
-from proof import compare
+from legacy import addition_job
 from migration import convert
 from migration import legacy_graph
 from migration import mapping
 from migration import tf1_checkpoint
+from proof import compare
 
 PLOT_NAME = "agreement.png"
 
@@ -38,7 +39,7 @@ class Row:
 
 @dataclasses.dataclass
 class Result:
-  legacy: addition_job.Result
+  legacy: job_configs.AdditionResult
   rows: list
   files: dict
   predictions: dict
@@ -64,7 +65,7 @@ def check(result, tolerance):
   return failures
 
 
-def run(output_dir, config=addition_job.Config(), log=print):
+def run(output_dir, config=job_configs.AdditionConfig(), log=print):
   """Runs the demo; writes everything under `output_dir`."""
   os.makedirs(output_dir, exist_ok=True)
   log(f"== 1. Legacy job (TF1 graph mode): {config.epochs} epochs")

@@ -14,8 +14,8 @@ from absl import app
 from absl import flags
 
 import gru_commands
-from gru_common import job_configs
 from gru_commands import _job_flags
+from gru_common import job_configs
 
 _FLAGS = _job_flags.define_addition_flags(job_configs.AdditionConfig(),
                                           "runs/legacy_addition")
@@ -27,7 +27,7 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Imported after flag parsing: --help and flag errors stay instant.
   from legacy import addition_job  # pylint: disable=g-import-not-at-top
-  config = addition_job.Config(**_job_flags.addition_settings(_FLAGS))
+  config = job_configs.AdditionConfig(**_job_flags.addition_settings(_FLAGS))
   result = addition_job.train(config, output_dir=_FLAGS.output_dir.value)
   # The source prints the answer alone on its line.
   print(result.prediction)

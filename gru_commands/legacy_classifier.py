@@ -15,8 +15,8 @@ from absl import app
 from absl import flags
 
 import gru_commands
-from gru_common import job_configs
 from gru_commands import _job_flags
+from gru_common import job_configs
 
 _FLAGS = _job_flags.define_classifier_flags(
     job_configs.ClassifierConfig(), "runs/legacy_classifier",
@@ -29,7 +29,7 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Imported after flag parsing: --help and flag errors stay instant.
   from legacy import classifier_job  # pylint: disable=g-import-not-at-top
-  config = classifier_job.Config(**_job_flags.classifier_settings(_FLAGS))
+  config = job_configs.ClassifierConfig(**_job_flags.classifier_settings(_FLAGS))
   try:
     result = classifier_job.train(config,
                                   output_dir=_FLAGS.output_dir.value)

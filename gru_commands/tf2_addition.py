@@ -17,19 +17,18 @@ from absl import app
 from absl import flags
 
 import gru_commands
-from gru_common import job_configs
 from gru_commands import _job_flags
+from gru_common import job_configs
 
 _FLAGS = _job_flags.define_addition_flags(job_configs.AdditionConfig(),
                                           "runs/tf2_addition")
-# The TF2 options' defaults are tf2.addition_job.Config's (importing tf2
-# would load TensorFlow before the flags are parsed).
 _EXACT = flags.DEFINE_bool(
     "exact", False,
     "Run the reference path (bitwise equal to the legacy graph) instead of "
     "the fast path.")
 _OPTIMIZER = flags.DEFINE_enum(
-    "optimizer", "tf1", ("tf1", "keras"),
+    "optimizer", job_configs.ADDITION_OPTIMIZERS[0],
+    job_configs.ADDITION_OPTIMIZERS,
     "tf1: TF1Adam, TF1's Adam arithmetic bit for bit; keras: stock "
     "keras.optimizers.Adam with TF1's hyperparameters.")
 _THREADS = flags.DEFINE_integer(

@@ -16,8 +16,8 @@ from absl import app
 from absl import flags
 
 import gru_commands
-from gru_common import job_configs
 from gru_commands import _job_flags
+from gru_common import job_configs
 
 _FLAGS = _job_flags.define_classifier_flags(
     job_configs.ClassifierConfig(), "runs/tf2_classifier",

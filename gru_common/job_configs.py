@@ -26,6 +26,13 @@ def check_seed(seed):
     raise ValueError(f"`seed` must be an integer >= 0, got {seed!r}.")
 
 
+# What both versions of a job print and write.
+ADDITION_LOG_LINE = "Iteration: %d, train loss: %.4f, test loss: %.4f"
+ADDITION_PLOT_NAME = "losses.png"
+CLASSIFIER_LOG_LINE = ("Epoch %d: train loss %.4f, train accuracy %.4f, "
+                       "test accuracy %.4f")
+
+
 @dataclasses.dataclass(frozen=True)
 class AdditionConfig:
   """The Data Blogger job; the defaults are the source's."""
@@ -60,6 +67,8 @@ class AdditionConfig:
 ADDITION_THREADS = 1
 
 CLASSIFIER_MODELS = ("gru", "bigru")
+# The TF2 addition job's optimizers: TF1's Adam arithmetic, or Keras's Adam.
+ADDITION_OPTIMIZERS = ("tf1", "keras")
 
 
 @dataclasses.dataclass(frozen=True)

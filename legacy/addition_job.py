@@ -26,17 +26,7 @@ from legacy import scan_gru
 
 _v1 = tf.compat.v1
 
-# The output layer's variables are unnamed in the source, so TensorFlow names
-# them; after the GRU's nine they are these (checkpoint keys too).
-OUTPUT_W = "Variable"
-OUTPUT_B = "Variable_1"
-
 CHECKPOINT_NAME = "model.ckpt"
-LOSS_PLOT_NAME = "losses.png"
-LOG_LINE = "Iteration: %d, train loss: %.4f, test loss: %.4f"
-
-
-Config = job_configs.AdditionConfig
 
 
 @dataclasses.dataclass
@@ -55,9 +45,6 @@ class Graph:
   def model_variables(self):
     """The GRU's nine variables, then the output layer's two."""
     return self.gru.variables + [self.W_output, self.b_output]
-
-
-Result = job_configs.AdditionResult
 
 
 def build_output_layer(gru):
@@ -84,7 +71,7 @@ def build_graph(config):
   """Builds the source's model, loss and train step into the default graph.
 
   Args:
-    config: a `Config`.
+    config: a `job_configs.AdditionConfig`.
 
   Returns:
     A `Graph`.
@@ -119,18 +106,18 @@ def variable_values(session, variables):
           for v, value in zip(variables, session.run(variables))}
 
 
-def train(config=Config(), output_dir=None, log=print):
+def train(config=job_configs.AdditionConfig(), output_dir=None, log=print):
   """Runs the source's job: train, log, then ask for query_a + query_b.
 
   Args:
-    config: a `Config`.
+    config: a `job_configs.AdditionConfig`.
     output_dir: if given, a folder to write the TF1 checkpoint (model and
       Adam state, prefix `model.ckpt`), `losses.png` and TensorBoard
       summaries (`tensorboard/`) into; it is created if needed.
     log: called with each log line.
 
   Returns:
-    A `Result`.
+    A `job_configs.AdditionResult`.
   """
   start = time.perf_counter()
   x_train, y_train, x_test, y_test = addition_data.make_datasets(
@@ -165,7 +152,7 @@ def train(config=Config(), output_dir=None, log=print):
         validation_losses.append(validation_loss)
         # Display an update every 50 iterations
         if epoch % config.log_every == 0:
-          log(LOG_LINE % (epoch, train_loss, validation_loss))
+          log(job_configs.ADDITION_LOG_LINE % (epoch, train_loss, validation_loss))
           if writer:
             _write_scalars(writer, epoch, train_loss, validation_loss)
       x_custom = addition_data.encode_query(config.query_a, config.query_b,
@@ -180,7 +167,7 @@ def train(config=Config(), output_dir=None, log=print):
             write_meta_graph=False)
     if writer:
       writer.close()
-  result = Result(
+  result = job_configs.AdditionResult(
       train_losses=np.asarray(train_losses),
       test_losses=np.asarray(validation_losses),
       query_output=y_predicted,
@@ -191,7 +178,7 @@ def train(config=Config(), output_dir=None, log=print):
       checkpoint_prefix=checkpoint_prefix)
   if output_dir:
     result.plot_path = plotting.save_curves(
-        os.path.join(output_dir, LOSS_PLOT_NAME),
+        os.path.join(output_dir, job_configs.ADDITION_PLOT_NAME),
         [("Train loss", result.train_losses, "-b"),
          ("Validation loss", result.test_losses, "-r")],
         title="Legacy (TF1 graph) GRU, binary addition")

@@ -20,24 +20,18 @@ import numpy as np
 import tensorflow as tf
 
 from gru_common import job_configs
-from legacy import loop_gru
+from gru_common import names
 from gru_common import plotting
-from legacy import runtime
 from gru_common import sequence_data
+from legacy import loop_gru
+from legacy import runtime
 
 _v1 = tf.compat.v1
 
-HEAD_SCOPE = "classifier"
-HEAD_W = "softmax_w"
-HEAD_B = "softmax_b"
-MODELS = job_configs.CLASSIFIER_MODELS
 CHECKPOINT_NAME = "model.ckpt"
 PLOT_NAME = "training.png"
-LOG_LINE = ("Epoch %d: train loss %.4f, train accuracy %.4f, "
-            "test accuracy %.4f")
 
 
-Config = job_configs.ClassifierConfig
 
 
 @dataclasses.dataclass
@@ -52,7 +46,6 @@ class Graph:
   init_variables: tf.Operation
 
 
-Result = job_configs.ClassifierResult
 
 
 def build_head(output, num_classes):
@@ -61,12 +54,12 @@ def build_head(output, num_classes):
   # average output
   output_y = tf.reduce_mean(output, 1)
   width = output_y.shape[-1]
-  with _v1.variable_scope(HEAD_SCOPE):
+  with _v1.variable_scope(names.CLASSIFIER_SCOPE):
     w = _v1.Variable(_v1.random_normal([width, num_classes],
                                        stddev=loop_gru.MATRIX_STDDEV,
                                        dtype=output.dtype),
-                     name=HEAD_W)
-    b = _v1.Variable(tf.zeros([num_classes], dtype=output.dtype), name=HEAD_B)
+                     name=names.CLASSIFIER_HEAD[0])
+    b = _v1.Variable(tf.zeros([num_classes], dtype=output.dtype), name=names.CLASSIFIER_HEAD[1])
   return tf.matmul(output_y, w) + b
 
 
@@ -94,18 +87,19 @@ def build_graph(config, time_steps, features, num_classes):
                _v1.global_variables_initializer())
 
 
-def train(config=Config(), output_dir=None, log=print, data=None):
+def train(config=job_configs.ClassifierConfig(), output_dir=None, log=print,
+          data=None):
   """Trains and evaluates the classifier.
 
   Args:
-    config: a `Config`.
+    config: a `job_configs.ClassifierConfig`.
     output_dir: if given, the folder for the TF1 checkpoint (prefix
       `model.ckpt`), `training.png` and TensorBoard summaries.
     log: called with each log line.
     data: a `sequence_data.SequenceData`; by default loaded per `config`.
 
   Returns:
-    A `Result`.
+    A `job_configs.ClassifierResult`.
   """
   start = time.perf_counter()
   if data is None:
@@ -140,7 +134,7 @@ def train(config=Config(), output_dir=None, log=print, data=None):
         test_acc.append(session.run(
             g.accuracy, feed_dict={g.inputs: data.x_test,
                                    g.labels: data.y_test}))
-        log(LOG_LINE % (epoch, losses[-1], train_acc[-1], test_acc[-1]))
+        log(job_configs.CLASSIFIER_LOG_LINE % (epoch, losses[-1], train_acc[-1], test_acc[-1]))
         if writer:
           writer.add_summary(_v1.Summary(value=[
               _v1.Summary.Value(tag="loss/train", simple_value=losses[-1]),
@@ -156,7 +150,7 @@ def train(config=Config(), output_dir=None, log=print, data=None):
             write_meta_graph=False)
     if writer:
       writer.close()
-  result = Result(np.asarray(losses), np.asarray(train_acc),
+  result = job_configs.ClassifierResult(np.asarray(losses), np.asarray(train_acc),
                   np.asarray(test_acc), time.perf_counter() - start,
                   checkpoint_prefix)
   if output_dir:

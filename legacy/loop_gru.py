@@ -46,24 +46,10 @@ Semantics kept exactly from the source:
 
 import tensorflow as tf
 
+from gru_common import names
 from legacy import _validation
 
 _v1 = tf.compat.v1
-
-SCOPE = "gru_init"
-
-# Variable names exactly as the source spells them (the duplicated
-# 'forget_gate_wf' included; TensorFlow stores the second one as
-# 'forget_gate_wf_1').
-INPUT_GATE_W = "input_gate_wi"
-INPUT_GATE_U = "input_gate_ui"
-INPUT_GATE_BIAS = "input_gate_bias"
-FORGET_GATE_W = "forget_gate_wf"
-FORGET_GATE_U = "forget_gate_wf"
-FORGET_GATE_BIAS = "forget_gate_bias"
-CONTROL_GATE_W = "control_gate_wc"
-CONTROL_GATE_U = "control_gate_uc"
-CONTROL_GATE_BIAS = "control_gate_bias"
 
 MATRIX_STDDEV = 0.1
 
@@ -109,7 +95,7 @@ class GRU():
 
     self.inputs = tf.transpose(inputs, perm=[1, 0, 2])
 
-    with _v1.variable_scope(SCOPE):
+    with _v1.variable_scope(names.LOOP_SCOPE):
       # maps h_tm1 to h_t for generator
       self.g_recurrent_unit = self.create_recurrent_unit()
       # maps h_t to o_t (output token logits)
@@ -157,12 +143,12 @@ class GRU():
     # Weights and Bias for input and hidden tensor
     # reset gate
     self.Wi = _v1.Variable(self.init_matrix([self.emb_dim, self.hidden_dim]),
-                           name=INPUT_GATE_W)
+                           name=names.INPUT_GATE_W)
     self.Ui = _v1.Variable(
         self.init_matrix([self.hidden_dim, self.hidden_dim]),
-        name=INPUT_GATE_U)
+        name=names.INPUT_GATE_U)
     self.bi = _v1.Variable(self.init_vector([self.hidden_dim]),
-                           name=INPUT_GATE_BIAS)
+                           name=names.INPUT_GATE_B)
     self._create_update_and_candidate_weights()
 
     def unit(x, previous_hidden_state):
@@ -191,20 +177,20 @@ class GRU():
   def _create_update_and_candidate_weights(self):
     """The forget (update) and control (candidate) gates' weights."""
     self.Wf = _v1.Variable(self.init_matrix([self.emb_dim, self.hidden_dim]),
-                           name=FORGET_GATE_W)
+                           name=names.FORGET_GATE_W)
     self.Uf = _v1.Variable(
         self.init_matrix([self.hidden_dim, self.hidden_dim]),
-        name=FORGET_GATE_U)
+        name=names.FORGET_GATE_W)  # sic: the source's name for Uf
     self.bf = _v1.Variable(self.init_vector([self.hidden_dim]),
-                           name=FORGET_GATE_BIAS)
+                           name=names.FORGET_GATE_B)
 
     self.Wc = _v1.Variable(self.init_matrix([self.emb_dim, self.hidden_dim]),
-                           name=CONTROL_GATE_W)
+                           name=names.CONTROL_GATE_W)
     self.Uc = _v1.Variable(
         self.init_matrix([self.hidden_dim, self.hidden_dim]),
-        name=CONTROL_GATE_U)
+        name=names.CONTROL_GATE_U)
     self.bc = _v1.Variable(self.init_vector([self.hidden_dim]),
-                           name=CONTROL_GATE_BIAS)
+                           name=names.CONTROL_GATE_B)
 
   def create_output_unit(self):
 

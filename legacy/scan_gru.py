@@ -32,22 +32,10 @@ caller makes the default runs in TF1 mode.
 
 import tensorflow as tf
 
+from gru_common import names
 from legacy import _validation
 
 _v1 = tf.compat.v1
-
-# Variable names exactly as the source spells them (checkpoint keys too).
-WR = "Wr"
-WZ = "Wz"
-WH = "Wh"
-UR = "Ur"
-UZ = "Uz"
-UH = "Uh"
-BR = "br"
-BZ = "bz"
-BH = "bh"
-# In the source's order of creation.
-VARIABLE_NAMES = (WR, WZ, WH, UR, UZ, UH, BR, BZ, BH)
 
 INIT_MEAN = 0
 INIT_STDDEV = 0.01
@@ -91,21 +79,21 @@ class GRU:
           name=name)
 
     # Weights for input vectors of shape (input_dimensions, hidden_size)
-    self.Wr = weight((self.input_dimensions, self.hidden_size), WR)
-    self.Wz = weight((self.input_dimensions, self.hidden_size), WZ)
-    self.Wh = weight((self.input_dimensions, self.hidden_size), WH)
+    self.Wr = weight((self.input_dimensions, self.hidden_size), names.WR)
+    self.Wz = weight((self.input_dimensions, self.hidden_size), names.WZ)
+    self.Wh = weight((self.input_dimensions, self.hidden_size), names.WH)
 
     # Weights for hidden vectors of shape (hidden_size, hidden_size)
-    self.Ur = weight((self.hidden_size, self.hidden_size), UR)
-    self.Uz = weight((self.hidden_size, self.hidden_size), UZ)
-    self.Uh = weight((self.hidden_size, self.hidden_size), UH)
+    self.Ur = weight((self.hidden_size, self.hidden_size), names.UR)
+    self.Uz = weight((self.hidden_size, self.hidden_size), names.UZ)
+    self.Uh = weight((self.hidden_size, self.hidden_size), names.UH)
 
     # Biases for hidden vectors of shape (hidden_size,)
     # (Restored: the extracted source lost the `self.br =`, `self.bz =` and
     # `self.bh =` in front of these three assignments.)
-    self.br = weight((self.hidden_size,), BR)
-    self.bz = weight((self.hidden_size,), BZ)
-    self.bh = weight((self.hidden_size,), BH)
+    self.br = weight((self.hidden_size,), names.BR)
+    self.bz = weight((self.hidden_size,), names.BZ)
+    self.bh = weight((self.hidden_size,), names.BH)
 
     # Define the input layer placeholder. (The source hard-codes tf.float64
     # here and in h_0, so any other `dtype` could never run; the port uses

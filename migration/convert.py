@@ -29,7 +29,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from proof import compare
 from gru_common import files
 from migration import legacy_graph
 from migration import mapping
@@ -37,6 +36,7 @@ from migration import models
 from migration import optimizer_state
 from migration import spec as spec_lib
 from migration import tf1_checkpoint
+from proof import compare
 from proof import tolerances
 
 # What a conversion raises for bad input (all subclasses of these).

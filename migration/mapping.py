@@ -22,6 +22,7 @@ import dataclasses
 
 import numpy as np
 
+from gru_common import names
 from migration import spec as spec_lib
 
 TF2 = "tf2"        # this project's layers (tf2/)
@@ -40,43 +41,42 @@ class Row:
 
 SCAN_GRU = (
     # legacy  TF2    stock Keras GRU(reset_after=False)
-    Row("Wz", "Wz", "kernel", 0, negate=True),
-    Row("Wr", "Wr", "kernel", 1),
-    Row("Wh", "Wh", "kernel", 2),
-    Row("Uz", "Uz", "recurrent_kernel", 0, negate=True),
-    Row("Ur", "Ur", "recurrent_kernel", 1),
-    Row("Uh", "Uh", "recurrent_kernel", 2),
-    Row("bz", "bz", "bias", 0, negate=True),
-    Row("br", "br", "bias", 1),
-    Row("bh", "bh", "bias", 2),
+    Row(names.WZ, names.WZ, "kernel", 0, negate=True),
+    Row(names.WR, names.WR, "kernel", 1),
+    Row(names.WH, names.WH, "kernel", 2),
+    Row(names.UZ, names.UZ, "recurrent_kernel", 0, negate=True),
+    Row(names.UR, names.UR, "recurrent_kernel", 1),
+    Row(names.UH, names.UH, "recurrent_kernel", 2),
+    Row(names.BZ, names.BZ, "bias", 0, negate=True),
+    Row(names.BR, names.BR, "bias", 1),
+    Row(names.BH, names.BH, "bias", 2),
 )
 
 LOOP_GRU = (
-    Row("forget_gate_wf", "forget_gate_wf", "kernel", 0),
-    Row("input_gate_wi", "input_gate_wi", "kernel", 1),
-    Row("control_gate_wc", "control_gate_wc", "kernel", 2),
-    Row("forget_gate_wf_1", "forget_gate_uf", "recurrent_kernel", 0),
-    Row("input_gate_ui", "input_gate_ui", "recurrent_kernel", 1),
-    Row("control_gate_uc", "control_gate_uc", "recurrent_kernel", 2),
-    Row("forget_gate_bias", "forget_gate_bias", "bias", 0),
-    Row("input_gate_bias", "input_gate_bias", "bias", 1),
-    Row("control_gate_bias", "control_gate_bias", "bias", 2),
+    Row(names.FORGET_GATE_W, names.FORGET_GATE_W, "kernel", 0),
+    Row(names.INPUT_GATE_W, names.INPUT_GATE_W, "kernel", 1),
+    Row(names.CONTROL_GATE_W, names.CONTROL_GATE_W, "kernel", 2),
+    Row(names.FORGET_GATE_U, names.FORGET_GATE_U_TF2, "recurrent_kernel", 0),
+    Row(names.INPUT_GATE_U, names.INPUT_GATE_U, "recurrent_kernel", 1),
+    Row(names.CONTROL_GATE_U, names.CONTROL_GATE_U, "recurrent_kernel", 2),
+    Row(names.FORGET_GATE_B, names.FORGET_GATE_B, "bias", 0),
+    Row(names.INPUT_GATE_B, names.INPUT_GATE_B, "bias", 1),
+    Row(names.CONTROL_GATE_B, names.CONTROL_GATE_B, "bias", 2),
 )
 
 ADDITION_HEAD = (  # PerSequenceDense or keras.layers.Dense
-    Row("Variable", "kernel", "kernel", None),
-    Row("Variable_1", "bias", "bias", None),
+    Row(names.ADDITION_OUTPUT[0], "kernel", "kernel", None),
+    Row(names.ADDITION_OUTPUT[1], "bias", "bias", None),
 )
 
 CLASSIFIER_HEAD = (  # keras.layers.Dense
-    Row("classifier/softmax_w", "kernel", "kernel", None),
-    Row("classifier/softmax_b", "bias", "bias", None),
+    Row(spec_lib.CLASSIFIER_HEAD[0], "kernel", "kernel", None),
+    Row(spec_lib.CLASSIFIER_HEAD[1], "bias", "bias", None),
 )
 
-# Layer names in the converted models (migration/models.py).
-GRU_LAYER = "gru"
-BIGRU_LAYER = "bigru"
-HEAD_LAYER = {spec_lib.ADDITION: "output", spec_lib.CLASSIFIER: "classifier"}
+# Where the heads live in the converted models (migration/models.py).
+HEAD_LAYER = {spec_lib.ADDITION: names.ADDITION_OUTPUT_LAYER,
+              spec_lib.CLASSIFIER: names.CLASSIFIER_LAYER}
 
 
 class MappingError(ValueError):
@@ -96,7 +96,7 @@ def gru_rows(spec):
   if spec.family == spec_lib.SCAN:
     return SCAN_GRU
   return tuple(r for r in LOOP_GRU
-               if spec.reset_gate or not r.legacy.startswith("input_gate"))
+               if spec.reset_gate or r.legacy not in names.LOOP_RESET_GATE)
 
 
 def _weights_by_name(layer):
@@ -106,10 +106,10 @@ def _weights_by_name(layer):
 def _gru_cells(model, spec):
   """(scope, cell) for each direction, in the legacy order."""
   if spec.bidirectional:
-    bi = model.get_layer(BIGRU_LAYER)
+    bi = model.get_layer(names.BIGRU_LAYER)
     return list(zip(spec.scopes, (bi.forward_layer.cell,
                                   bi.backward_layer.cell)))
-  return [(spec.scopes[0], model.get_layer(GRU_LAYER).cell)]
+  return [(spec.scopes[0], model.get_layer(names.GRU_LAYER).cell)]
 
 
 def placements(spec, model, target):

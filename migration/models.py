@@ -20,6 +20,7 @@ without one converts only to this project's `LoopGRU(reset_gate=False)`.
 
 import keras
 
+from gru_common import names
 from migration import mapping
 from migration import spec as spec_lib
 import tf2
@@ -43,16 +44,17 @@ def build(spec, target):
     extra = {} if spec.family == spec_lib.SCAN else {
         "reset_gate": spec.reset_gate}
     gru = cls(spec.units, return_sequences=True, dtype=dtype,
-              name=mapping.GRU_LAYER, **extra)
+              name=names.GRU_LAYER, **extra)
   else:
     gru = keras.layers.GRU(spec.units, activation="tanh",
                            recurrent_activation="sigmoid", reset_after=False,
                            return_sequences=True, dtype=dtype,
-                           name=mapping.GRU_LAYER)
-  inputs = keras.Input((None, spec.input_dim), dtype=dtype, name="input")
+                           name=names.GRU_LAYER)
+  inputs = keras.Input((None, spec.input_dim), dtype=dtype,
+                       name=names.INPUT_LAYER)
   if spec.bidirectional:
     # Bidirectional casts its output to its own dtype: give it the model's.
-    gru = keras.layers.Bidirectional(gru, name=mapping.BIGRU_LAYER,
+    gru = keras.layers.Bidirectional(gru, name=names.BIGRU_LAYER,
                                      dtype=dtype)
   outputs = gru(inputs)
   if spec.head == spec_lib.ADDITION:
@@ -63,7 +65,7 @@ def build(spec, target):
     outputs = head(outputs)
   elif spec.head == spec_lib.CLASSIFIER:
     outputs = keras.layers.GlobalAveragePooling1D(
-        dtype=dtype, name="mean_over_time")(outputs)
+        dtype=dtype, name=names.POOLING_LAYER)(outputs)
     outputs = keras.layers.Dense(spec.head_units, dtype=dtype,
                                  name=mapping.HEAD_LAYER[spec.head])(outputs)
   return keras.Model(inputs, outputs, name=MODEL_NAMES[spec.family])
@@ -71,8 +73,8 @@ def build(spec, target):
 
 def gru_layer(model, spec):
   """The model's recurrent layer ("gru", or the Bidirectional "bigru")."""
-  return model.get_layer(mapping.BIGRU_LAYER if spec.bidirectional else
-                         mapping.GRU_LAYER)
+  return model.get_layer(names.BIGRU_LAYER if spec.bidirectional else
+                         names.GRU_LAYER)
 
 
 def spec_from_model(model, family=None):
@@ -90,14 +92,14 @@ def spec_from_model(model, family=None):
   Raises:
     MappingError: naming the layer and what does not fit.
   """
-  names = {layer.name for layer in model.layers}
-  bidirectional = mapping.BIGRU_LAYER in names
-  if not bidirectional and mapping.GRU_LAYER not in names:
+  present = {layer.name for layer in model.layers}
+  bidirectional = names.BIGRU_LAYER in present
+  if not bidirectional and names.GRU_LAYER not in present:
     raise mapping.MappingError(
-        f"model {model.name!r} has no layer named {mapping.GRU_LAYER!r} or "
-        f"{mapping.BIGRU_LAYER!r}; its layers are {sorted(names)}")
-  layer = model.get_layer(mapping.BIGRU_LAYER if bidirectional else
-                          mapping.GRU_LAYER)
+        f"model {model.name!r} has no layer named {names.GRU_LAYER!r} or "
+        f"{names.BIGRU_LAYER!r}; its layers are {sorted(present)}")
+  layer = model.get_layer(names.BIGRU_LAYER if bidirectional else
+                          names.GRU_LAYER)
   rnn = getattr(layer, "forward_layer", layer) if bidirectional else layer
   if isinstance(rnn, tf2.ScanGRU):
     target, found_family, reset = mapping.TF2, spec_lib.SCAN, True
@@ -124,7 +126,7 @@ def spec_from_model(model, family=None):
   cell = rnn.cell
   head = head_units = None
   for kind, name in mapping.HEAD_LAYER.items():
-    if name in names:
+    if name in present:
       head_layer = model.get_layer(name)
       head, head_units = kind, getattr(head_layer, "units", None)
   kernel = cell.weights[0]
@@ -175,7 +177,7 @@ _LEGACY_BEHAVIOUR = {
 
 def _role(spec, layer_name):
   """How a refusal names the legacy part a layer stands for."""
-  if layer_name in (mapping.GRU_LAYER, mapping.BIGRU_LAYER):
+  if layer_name in (names.GRU_LAYER, names.BIGRU_LAYER):
     return spec.kind()
   if spec.head == spec_lib.ADDITION:
     return "addition output layer"

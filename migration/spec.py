@@ -25,35 +25,32 @@ import dataclasses
 
 import numpy as np
 
+from gru_common import names
+
 SCAN = "scan"     # the Data Blogger GRU (legacy/scan_gru.py)
 LOOP = "loop"     # the tutorial GRU (legacy/loop_gru.py)
 FAMILIES = (SCAN, LOOP)
 ADDITION = "addition"
 CLASSIFIER = "classifier"
 
-SCAN_NAMES = ("Wr", "Wz", "Wh", "Ur", "Uz", "Uh", "br", "bz", "bh")
-ADDITION_HEAD = ("Variable", "Variable_1")
-LOOP_SCOPES = ("gru_init", "gru_init_1")
-RESET_NAMES = ("input_gate_wi", "input_gate_ui", "input_gate_bias")
-LOOP_NAMES = RESET_NAMES + (
-    "forget_gate_wf", "forget_gate_wf_1", "forget_gate_bias",
-    "control_gate_wc", "control_gate_uc", "control_gate_bias")
-CLASSIFIER_HEAD = ("classifier/softmax_w", "classifier/softmax_b")
+LOOP_SCOPES = (names.LOOP_SCOPE, names.LOOP_BACKWARD_SCOPE)
+CLASSIFIER_HEAD = tuple(f"{names.CLASSIFIER_SCOPE}/{n}"
+                        for n in names.CLASSIFIER_HEAD)
 ADAM_SLOTS = ("Adam", "Adam_1")
 BETA_POWERS = ("beta1_power", "beta2_power")
 FLOAT_DTYPES = ("float32", "float64")
 
 _KERNEL, _RECURRENT, _BIAS = "kernel", "recurrent", "bias"
-_ROLE = {
-    "Wr": _KERNEL, "Wz": _KERNEL, "Wh": _KERNEL,
-    "Ur": _RECURRENT, "Uz": _RECURRENT, "Uh": _RECURRENT,
-    "br": _BIAS, "bz": _BIAS, "bh": _BIAS,
-    "input_gate_wi": _KERNEL, "forget_gate_wf": _KERNEL,
-    "control_gate_wc": _KERNEL,
-    "input_gate_ui": _RECURRENT, "forget_gate_wf_1": _RECURRENT,
-    "control_gate_uc": _RECURRENT,
-    "input_gate_bias": _BIAS, "forget_gate_bias": _BIAS,
-    "control_gate_bias": _BIAS,
+_ROLE = {  # What each GRU variable is, for its shape.
+    names.WR: _KERNEL, names.WZ: _KERNEL, names.WH: _KERNEL,
+    names.UR: _RECURRENT, names.UZ: _RECURRENT, names.UH: _RECURRENT,
+    names.BR: _BIAS, names.BZ: _BIAS, names.BH: _BIAS,
+    names.INPUT_GATE_W: _KERNEL, names.FORGET_GATE_W: _KERNEL,
+    names.CONTROL_GATE_W: _KERNEL,
+    names.INPUT_GATE_U: _RECURRENT, names.FORGET_GATE_U: _RECURRENT,
+    names.CONTROL_GATE_U: _RECURRENT,
+    names.INPUT_GATE_B: _BIAS, names.FORGET_GATE_B: _BIAS,
+    names.CONTROL_GATE_B: _BIAS,
 }
 
 
@@ -103,29 +100,29 @@ class ModelSpec:
 
   def gru_names(self, scope):
     if self.family == SCAN:
-      return SCAN_NAMES
-    names = LOOP_NAMES if self.reset_gate else LOOP_NAMES[3:]
-    return tuple(f"{scope}/{n}" for n in names)
+      return names.SCAN_GRU
+    gru = names.LOOP_GRU if self.reset_gate else names.LOOP_GRU[3:]
+    return tuple(f"{scope}/{n}" for n in gru)
 
   def head_names(self):
-    return {ADDITION: ADDITION_HEAD, CLASSIFIER: CLASSIFIER_HEAD,
+    return {ADDITION: names.ADDITION_OUTPUT, CLASSIFIER: CLASSIFIER_HEAD,
             None: ()}[self.head]
 
   def variable_names(self):
     """Every model variable, in the legacy order of creation."""
-    names = []
+    result = []
     for scope in self.scopes:
-      names.extend(self.gru_names(scope))
-    return tuple(names) + self.head_names()
+      result.extend(self.gru_names(scope))
+    return tuple(result) + self.head_names()
 
   def shapes(self):
     """{name: shape} of every model variable."""
     u, d = self.units, self.input_dim
     by_role = {_KERNEL: (d, u), _RECURRENT: (u, u), _BIAS: (u,)}
-    head = {"Variable": (u, 1), "Variable_1": (1,),
-            "classifier/softmax_w": ((2 if self.bidirectional else 1) * u,
-                                     self.head_units),
-            "classifier/softmax_b": (self.head_units,)}
+    head = {names.ADDITION_OUTPUT[0]: (u, 1), names.ADDITION_OUTPUT[1]: (1,),
+            CLASSIFIER_HEAD[0]: ((2 if self.bidirectional else 1) * u,
+                                 self.head_units),
+            CLASSIFIER_HEAD[1]: (self.head_units,)}
     return {name: head[name] if name in head else
             by_role[_ROLE[name.rsplit("/", 1)[-1]]]
             for name in self.variable_names()}
@@ -146,13 +143,13 @@ class ModelSpec:
             f"{self.dtype}")
 
 
-def split_optimizer_names(names):
+def split_optimizer_names(variable_names):
   """(model names, {model name: [slot names]}, beta power names)."""
-  names = set(names)
-  powers = sorted(names & set(BETA_POWERS))
+  variable_names = set(variable_names)
+  powers = sorted(variable_names & set(BETA_POWERS))
   slots = {}
   model = set()
-  for name in names - set(powers):
+  for name in variable_names - set(powers):
     base, _, slot = name.rpartition("/")
     if slot in ADAM_SLOTS and base:
       slots.setdefault(base, []).append(name)
@@ -198,23 +195,21 @@ def _spec_from_names(model, shapes, dtypes):
   if not model:
     raise SpecError("no model variables found")
   dtype = _common_dtype(model, dtypes)
-  if model & set(SCAN_NAMES):
-    u = _dim(shapes, model, ("Uz", "Ur", "Uh", "bz", "br", "bh"), "units")
-    d = _dim(shapes, model, ("Wz", "Wr", "Wh"), "input size")
-    head = ADDITION if model & set(ADDITION_HEAD) else None
+  if model & set(names.SCAN_GRU):
+    u = _dim(shapes, model, names.SCAN_GRU[3:], "units")
+    d = _dim(shapes, model, names.SCAN_GRU[:3], "input size")
+    head = ADDITION if model & set(names.ADDITION_OUTPUT) else None
     return ModelSpec(SCAN, u, d, dtype, head=head,
                      head_units=1 if head else None)
   scoped = {n for n in model if n.startswith(tuple(s + "/" for s in
                                                     LOOP_SCOPES))}
   if scoped:
     scope = LOOP_SCOPES[0]
-    u = _dim(shapes, model, [f"{scope}/{n}" for n in (
-        "forget_gate_wf_1", "control_gate_uc", "input_gate_ui",
-        "forget_gate_bias", "control_gate_bias", "input_gate_bias")],
-             "units")
-    d = _dim(shapes, model, [f"{scope}/{n}" for n in (
-        "forget_gate_wf", "control_gate_wc", "input_gate_wi")], "input size")
-    reset = any(n.split("/", 1)[1] in RESET_NAMES for n in scoped)
+    u = _dim(shapes, model, [f"{scope}/{n}" for n in names.LOOP_GRU
+                             if _ROLE[n] != _KERNEL], "units")
+    d = _dim(shapes, model, [f"{scope}/{n}" for n in names.LOOP_GRU
+                             if _ROLE[n] == _KERNEL], "input size")
+    reset = any(n.split("/", 1)[1] in names.LOOP_RESET_GATE for n in scoped)
     bidirectional = any(n.startswith(LOOP_SCOPES[1] + "/") for n in scoped)
     head = CLASSIFIER if model & set(CLASSIFIER_HEAD) else None
     head_units = None
@@ -244,8 +239,8 @@ def _dim(shapes, present, candidates, what, axis=0):
                   f"{what}")
 
 
-def _common_dtype(names, dtypes):
-  found = {n: np.dtype(dtypes[n]).name for n in names}
+def _common_dtype(variables, dtypes):
+  found = {n: np.dtype(dtypes[n]).name for n in variables}
   kinds = set(found.values())
   bad = sorted(n for n, d in found.items() if d not in FLOAT_DTYPES)
   if bad:
@@ -270,8 +265,8 @@ def _check_shapes_and_dtypes(spec, shapes, dtypes):
 
 def _check_adam_state(spec, shapes, dtypes, slots, powers):
   """Adam state must be complete: both slots of every variable, both powers."""
-  names = spec.variable_names()
-  for name in names:
+  variables = spec.variable_names()
+  for name in variables:
     have = sorted(slots.get(name, []))
     want = [f"{name}/{s}" for s in ADAM_SLOTS]
     if have != want:
@@ -283,7 +278,7 @@ def _check_adam_state(spec, shapes, dtypes, slots, powers):
         raise SpecError(f"Adam slot {slot!r} is {dtypes[slot]} "
                         f"{tuple(shapes[slot])}; its variable is "
                         f"{dtypes[name]} {tuple(shapes[name])}")
-  stray = sorted(set(slots) - set(names))
+  stray = sorted(set(slots) - set(variables))
   if stray:
     raise SpecError(f"Adam slots for unknown variables: {stray}")
   if sorted(powers) != sorted(BETA_POWERS):

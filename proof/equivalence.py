@@ -30,22 +30,27 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gru_common import job_configs
+from gru_common import names
 from legacy import addition_job as legacy_addition
 from legacy import loop_gru
 from legacy import runtime
 from legacy import scan_gru
-from proof import compare
 from migration import convert
 from migration import legacy_graph
 from migration import mapping
 from migration import models
 from migration import spec as spec_lib
 from migration import tf1_checkpoint
+from proof import compare
 from proof import tolerances
 import tf2
 from tf2 import addition_job as tf2_addition
 
 _v1 = tf.compat.v1
+
+# The addition model's variables, in the legacy order.
+ADDITION_VARIABLES = names.SCAN_GRU + names.ADDITION_OUTPUT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -261,8 +266,8 @@ def stock_keras_outputs(case):
     return None, None
   spec = case.spec()
   model = models.build(spec, mapping.KERAS)
-  names = spec.variable_names()
-  mapping.to_model(dict(zip(names, case.weights())),
+  variable_names = spec.variable_names()
+  mapping.to_model(dict(zip(variable_names, case.weights())),
                    mapping.placements(spec, model, mapping.KERAS))
   x = tf.constant(case.inputs())
   layer = models.gru_layer(model, spec)
@@ -366,14 +371,12 @@ def _tf2_run(config, initial_values, exact, optimizer):
   tf2_config = tf2_addition.Config(**dataclasses.asdict(config), exact=exact,
                                    optimizer=optimizer)
   model = tf2_addition.build_model(tf2_config)
-  names = (scan_gru.VARIABLE_NAMES + (legacy_addition.OUTPUT_W,
-                                      legacy_addition.OUTPUT_B))
-  for weight, name in zip(model.weights, names, strict=True):
+  for weight, name in zip(model.weights, ADDITION_VARIABLES, strict=True):
     weight.assign(initial_values[name])
   return tf2_addition.train(tf2_config, model=model, log=lambda _: None)
 
 
-def training(config=legacy_addition.Config(), runs=tuple(TRAINING_RUNS),
+def training(config=job_configs.AdditionConfig(), runs=tuple(TRAINING_RUNS),
              log=print):
   """The addition job, legacy vs TF2 from the same weights and data.
 
@@ -385,9 +388,7 @@ def training(config=legacy_addition.Config(), runs=tuple(TRAINING_RUNS),
   curves = Curves(legacy.train_losses, legacy.test_losses)
   timings = {"legacy": legacy.wall_time_s}
   rows = []
-  names = (scan_gru.VARIABLE_NAMES + (legacy_addition.OUTPUT_W,
-                                      legacy_addition.OUTPUT_B))
-  legacy_final = _concat([legacy.final_values[n] for n in names])
+  legacy_final = _concat([legacy.final_values[n] for n in ADDITION_VARIABLES])
   for label in runs:
     exact, optimizer, bounds = TRAINING_RUNS[label]
     bound = tolerances.for_horizon(bounds, config.epochs)
@@ -415,19 +416,17 @@ def resumption(first_epochs=100, more_epochs=100, seed=0, log=print):
   """Legacy N epochs -> TF1 checkpoint -> TF2 M epochs == legacy N + M."""
   log(f"resumption: legacy {first_epochs} + TF2 {more_epochs} vs legacy "
       f"{first_epochs + more_epochs}")
-  whole = legacy_addition.train(legacy_addition.Config(
+  whole = legacy_addition.train(job_configs.AdditionConfig(
       seed=seed, epochs=first_epochs + more_epochs), log=lambda _: None)
   with tempfile.TemporaryDirectory() as folder:
     first = legacy_addition.train(
-        legacy_addition.Config(seed=seed, epochs=first_epochs),
+        job_configs.AdditionConfig(seed=seed, epochs=first_epochs),
         output_dir=folder, log=lambda _: None)
     state = tf1_checkpoint.read(first.checkpoint_prefix)
   model, optimizer = convert.to_keras(state, mapping.TF2)
   config = tf2_addition.Config(seed=seed, epochs=more_epochs, exact=True)
   resumed = tf2_addition.train(config, model=model, optimizer=optimizer,
                                log=lambda _: None)
-  names = (scan_gru.VARIABLE_NAMES + (legacy_addition.OUTPUT_W,
-                                      legacy_addition.OUTPUT_B))
   label = f"resumption: legacy {first_epochs} + TF2 {more_epochs} epochs"
   return [
       _row(f"{label}, train losses vs legacy {first_epochs + more_epochs}",
@@ -435,7 +434,7 @@ def resumption(first_epochs=100, more_epochs=100, seed=0, log=print):
            whole.train_losses[first_epochs:], tolerances.BITWISE),
       _row(f"{label}, final weights vs legacy", "float64",
            _concat(resumed.final_values.values()),
-           _concat([whole.final_values[n] for n in names]),
+           _concat([whole.final_values[n] for n in ADDITION_VARIABLES]),
            tolerances.BITWISE),
   ]
 

@@ -21,14 +21,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from legacy import addition_job as legacy_addition
 from gru_common import plotting
-from proof import compare
+from legacy import addition_job as legacy_addition
 from migration import convert
-from proof import equivalence
 from migration import mapping
 from migration import spec as spec_lib
 from migration import tf1_checkpoint
+from proof import compare
+from proof import equivalence
 from proof import tolerances
 
 REPORT_NAME = "report.json"

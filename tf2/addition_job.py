@@ -31,6 +31,7 @@ import tensorflow as tf
 
 from gru_common import addition_data
 from gru_common import job_configs
+from gru_common import names
 from gru_common import plotting
 from tf2 import optimizers
 from tf2 import per_sequence_dense
@@ -38,21 +39,19 @@ from tf2 import scan_gru
 
 CHECKPOINT_NAME = "ckpt"
 MODEL_NAME = "model.keras"
-LOSS_PLOT_NAME = "losses.png"
-LOG_LINE = "Iteration: %d, train loss: %.4f, test loss: %.4f"
-OPTIMIZERS = ("tf1", "keras")
 
 
 @dataclasses.dataclass(frozen=True)
 class Config(job_configs.AdditionConfig):
   """The legacy job's settings, plus the TF2 job's own options."""
   exact: bool = False
-  optimizer: str = "tf1"
+  optimizer: str = job_configs.ADDITION_OPTIMIZERS[0]
 
   def __post_init__(self):
     super().__post_init__()
-    if self.optimizer not in OPTIMIZERS:
-      raise ValueError(f"`optimizer` must be one of {OPTIMIZERS}, got "
+    if self.optimizer not in job_configs.ADDITION_OPTIMIZERS:
+      raise ValueError(f"`optimizer` must be one of "
+                       f"{job_configs.ADDITION_OPTIMIZERS}, got "
                        f"{self.optimizer!r}.")
 
 
@@ -69,15 +68,15 @@ def build_model(config):
   the output layer's kernel (legacy `Variable`) and bias (`Variable_1`).
   """
   inputs = keras.Input((None, config.input_dimensions), dtype="float64",
-                       name="input")
+                       name=names.INPUT_LAYER)
   states = scan_gru.ScanGRU(config.hidden_size, return_sequences=True,
-                            dtype="float64", name="gru")(inputs)
+                            dtype="float64", name=names.GRU_LAYER)(inputs)
   if config.exact:
     head = per_sequence_dense.PerSequenceDense(1, dtype="float64",
-                                               name="output")
+                                               name=names.ADDITION_OUTPUT_LAYER)
   else:
     head = keras.layers.Dense(
-        1, dtype="float64", name="output",
+        1, dtype="float64", name=names.ADDITION_OUTPUT_LAYER,
         kernel_initializer=keras.initializers.TruncatedNormal(0.0, 0.01),
         bias_initializer=keras.initializers.TruncatedNormal(0.0, 0.01))
   return keras.Model(inputs, head(states), name="addition")
@@ -147,7 +146,7 @@ class Trainer:
       train, test = self._run_block(*data, block)
       train_losses.append(train.numpy())
       test_losses.append(test.numpy())
-      log(LOG_LINE % (done, train_losses[-1][0], test_losses[-1][0]))
+      log(job_configs.ADDITION_LOG_LINE % (done, train_losses[-1][0], test_losses[-1][0]))
       if on_log:
         on_log(done, train_losses[-1][0], test_losses[-1][0])
       done += block
@@ -218,7 +217,7 @@ def train(config=Config(), output_dir=None, log=print, model=None,
     result.model_path = os.path.join(output_dir, MODEL_NAME)
     trainer.model.save(result.model_path)
     result.plot_path = plotting.save_curves(
-        os.path.join(output_dir, LOSS_PLOT_NAME),
+        os.path.join(output_dir, job_configs.ADDITION_PLOT_NAME),
         [("Train loss", train_losses, "-b"),
          ("Validation loss", test_losses, "-r")],
         title="TF2 (Keras 3) GRU, binary addition")

@@ -19,17 +19,15 @@ import numpy as np
 import tensorflow as tf
 
 from gru_common import job_configs
+from gru_common import names
 from gru_common import plotting
 from gru_common import sequence_data
 from tf2 import loop_gru
 from tf2 import optimizers
 
-MODELS = job_configs.CLASSIFIER_MODELS
 MODEL_NAME = "model.keras"
 CHECKPOINT_NAME = "ckpt"
 PLOT_NAME = "training.png"
-LOG_LINE = ("Epoch %d: train loss %.4f, train accuracy %.4f, "
-            "test accuracy %.4f")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,13 +47,13 @@ def build_model(config, time_steps, features, num_classes):
   """The classifier, compiled with cross-entropy, TF1Adam and accuracy."""
   inputs = keras.Input((time_steps, features), name="inputs")
   gru = loop_gru.LoopGRU(config.hidden_dim, reset_gate=config.reset_gate,
-                         return_sequences=True, name="gru")
+                         return_sequences=True, name=names.GRU_LAYER)
   if config.model == "bigru":
-    gru = keras.layers.Bidirectional(gru, name="bigru")
-  outputs = keras.layers.GlobalAveragePooling1D(name="mean_over_time")(
+    gru = keras.layers.Bidirectional(gru, name=names.BIGRU_LAYER)
+  outputs = keras.layers.GlobalAveragePooling1D(name=names.POOLING_LAYER)(
       gru(inputs))
   logits = keras.layers.Dense(
-      num_classes, name="classifier",
+      num_classes, name=names.CLASSIFIER_LAYER,
       kernel_initializer=keras.initializers.RandomNormal(
           0.0, loop_gru.MATRIX_STDDEV),
       bias_initializer="zeros")(outputs)
@@ -75,7 +73,7 @@ class _LogLine(keras.callbacks.Callback):
     self._log = log
 
   def on_epoch_end(self, epoch, logs=None):
-    self._log(LOG_LINE % (epoch, logs["loss"], logs["accuracy"],
+    self._log(job_configs.CLASSIFIER_LOG_LINE % (epoch, logs["loss"], logs["accuracy"],
                           logs["val_accuracy"]))
 
 

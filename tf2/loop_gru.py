@@ -41,12 +41,10 @@ legacy padding semantics (see `tf2/legacy_semantics.py`).
 import keras
 import tensorflow as tf
 
+from gru_common import names
 from tf2 import cells
 from tf2 import recurrent
 
-WEIGHT_NAMES = ("input_gate_wi", "input_gate_ui", "input_gate_bias",
-                "forget_gate_wf", "forget_gate_uf", "forget_gate_bias",
-                "control_gate_wc", "control_gate_uc", "control_gate_bias")
 MATRIX_STDDEV = 0.1
 
 
@@ -87,15 +85,15 @@ class LoopGRUCell(cells.GRUCellBase):
     recurrent = (self.units, self.units)
     bias = (self.units,)
     if self.reset_gate:
-      self.Wi = self._kernel("input_gate_wi", kernel)
-      self.Ui = self._recurrent("input_gate_ui", recurrent)
-      self.bi = self._bias("input_gate_bias", bias)
-    self.Wf = self._kernel("forget_gate_wf", kernel)
-    self.Uf = self._recurrent("forget_gate_uf", recurrent)
-    self.bf = self._bias("forget_gate_bias", bias)
-    self.Wc = self._kernel("control_gate_wc", kernel)
-    self.Uc = self._recurrent("control_gate_uc", recurrent)
-    self.bc = self._bias("control_gate_bias", bias)
+      self.Wi = self._kernel(names.INPUT_GATE_W, kernel)
+      self.Ui = self._recurrent(names.INPUT_GATE_U, recurrent)
+      self.bi = self._bias(names.INPUT_GATE_B, bias)
+    self.Wf = self._kernel(names.FORGET_GATE_W, kernel)
+    self.Uf = self._recurrent(names.FORGET_GATE_U_TF2, recurrent)
+    self.bf = self._bias(names.FORGET_GATE_B, bias)
+    self.Wc = self._kernel(names.CONTROL_GATE_W, kernel)
+    self.Uc = self._recurrent(names.CONTROL_GATE_U, recurrent)
+    self.bc = self._bias(names.CONTROL_GATE_B, bias)
 
   def step(self, x, previous_hidden_state):
     """One reference step, in the legacy `unit`'s order."""

@@ -39,10 +39,10 @@ work here (`dtype="float64"`).
 import keras
 import tensorflow as tf
 
+from gru_common import names
 from tf2 import cells
 from tf2 import recurrent
 
-WEIGHT_NAMES = ("Wr", "Wz", "Wh", "Ur", "Uz", "Uh", "br", "bz", "bh")
 
 
 def default_initializer():
@@ -75,15 +75,15 @@ class ScanGRUCell(cells.GRUCellBase):
     kernel = (input_dim, self.units)
     recurrent = (self.units, self.units)
     bias = (self.units,)
-    self.Wr = self._kernel("Wr", kernel)
-    self.Wz = self._kernel("Wz", kernel)
-    self.Wh = self._kernel("Wh", kernel)
-    self.Ur = self._recurrent("Ur", recurrent)
-    self.Uz = self._recurrent("Uz", recurrent)
-    self.Uh = self._recurrent("Uh", recurrent)
-    self.br = self._bias("br", bias)
-    self.bz = self._bias("bz", bias)
-    self.bh = self._bias("bh", bias)
+    self.Wr = self._kernel(names.WR, kernel)
+    self.Wz = self._kernel(names.WZ, kernel)
+    self.Wh = self._kernel(names.WH, kernel)
+    self.Ur = self._recurrent(names.UR, recurrent)
+    self.Uz = self._recurrent(names.UZ, recurrent)
+    self.Uh = self._recurrent(names.UH, recurrent)
+    self.br = self._bias(names.BR, bias)
+    self.bz = self._bias(names.BZ, bias)
+    self.bh = self._bias(names.BH, bias)
 
   def step(self, x_t, h_tm1):
     """One reference step, in the legacy `forward_pass`'s order."""

@@ -53,8 +53,9 @@ def run_job(job, epochs, threads=None):
     from tf2 import runtime  # pylint: disable=g-import-not-at-top
     runtime.set_threads(threads)
     from tf2 import addition_job  # pylint: disable=g-import-not-at-top
-  result = addition_job.train(addition_job.Config(epochs=epochs),
-                              log=lambda _: None)
+  config = (job_configs.AdditionConfig if job == "legacy" else
+            addition_job.Config)(epochs=epochs)
+  result = addition_job.train(config, log=lambda _: None)
   return {"job": job, "epochs": epochs, "threads": threads,
           "wall_time_s": result.wall_time_s,
           "answer": int(result.prediction)}

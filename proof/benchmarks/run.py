@@ -18,11 +18,11 @@ import statistics
 import numpy as np
 import tensorflow as tf
 
+from gru_common import plotting
+from proof import report as report_lib
 from proof.benchmarks import full_job as full_job_lib
 from proof.benchmarks import implementations as impl
 from proof.benchmarks import measure
-from gru_common import plotting
-from proof import report as report_lib
 
 JSON_NAME = "benchmark.json"
 PLOT_NAME = "benchmark.png"
