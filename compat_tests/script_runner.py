@@ -14,7 +14,8 @@ def run(script, *args, timeout=300):
   env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the scripts choose their default
   env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
   return subprocess.run(
-      [sys.executable, "-m", f"gru_commands.{script}", *args], cwd=ROOT, env=env,
+      [sys.executable, "-m", f"gru_commands.{script}", *args], cwd=ROOT,
+      env=env,
       capture_output=True, text=True, timeout=timeout, check=False)
 
 

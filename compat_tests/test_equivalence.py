@@ -11,6 +11,8 @@ More hypothesis examples: HYPOTHESIS_PROFILE=thorough pytest -k property
 
 import json
 import os
+import subprocess
+import sys
 
 import hypothesis
 from hypothesis import strategies as st
@@ -175,6 +177,16 @@ class TestDomain:
 
 
 class TestGoldens:
+
+  @pytest.mark.slow
+  def test_the_generator_reproduces_the_committed_goldens(self):
+    proc = subprocess.run(
+        [sys.executable, "-m", "compat_tests.regenerate_goldens"],
+        cwd=script_runner.ROOT, capture_output=True, text=True, timeout=300,
+        check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == (
+        "# dry run: 0 file(s) would change; --write to rewrite")
 
   @pytest.mark.parametrize("name", sorted(goldens.GOLDENS))
   def test_golden_holds_the_traceable_values(self, name):

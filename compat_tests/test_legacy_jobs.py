@@ -1,4 +1,4 @@
-"""The legacy training jobs and their scripts, end to end on reduced settings."""
+"""The legacy training jobs and their scripts, end to end, reduced."""
 
 import os
 import re
@@ -117,7 +117,8 @@ def test_classifier_job_reads_mnist_npz(tmp_path):
            y_train=rng.randint(0, 10, 40), x_test=rng.randint(
                0, 256, (10, 28, 28)).astype(np.uint8),
            y_test=rng.randint(0, 10, 10))
-  config = job_configs.ClassifierConfig(epochs=1, hidden_dim=4, mnist_npz=str(path))
+  config = job_configs.ClassifierConfig(epochs=1, hidden_dim=4,
+                                        mnist_npz=str(path))
   lines = []
   result = classifier_job.train(config, log=lines.append)
   assert len(result.test_accuracies) == 1 and lines[0].startswith("Epoch 0")
@@ -161,5 +162,6 @@ def test_scripts_reject_bad_flags_with_usage_not_traceback(script, args,
 @pytest.mark.slow
 def test_default_classifier_reaches_90_percent_on_digits():
   # The GRU; the BiGRU's figure is measured with the CLI (BUILD.md).
-  result = classifier_job.train(job_configs.ClassifierConfig(), log=lambda _: None)
+  result = classifier_job.train(job_configs.ClassifierConfig(),
+                                log=lambda _: None)
   assert result.test_accuracies[-1] >= 0.90, result.test_accuracies

@@ -161,6 +161,27 @@ class TestShapesAndOptions:
       assert_bitwise(a, b)
 
   @pytest.mark.parametrize("kind", sorted(LAYERS))
+  def test_run_functions_eagerly_stays_bitwise(self, kind):
+    # The debugging switch would run the loop op by op and its gradients
+    # would differ (~1e-16 in float64); the layers keep their loop traced.
+    def outputs_and_gradients():
+      layer = built(kind, return_sequences=True)
+      with tf.GradientTape() as tape:
+        y = layer(inputs())
+        loss = tf.reduce_sum(y * y)
+      return [y] + tape.gradient(loss, layer.trainable_weights)
+
+    expected = outputs_and_gradients()
+    tf.config.run_functions_eagerly(True)
+    try:
+      got = outputs_and_gradients()
+      assert tf.config.functions_run_eagerly()  # restored after each call
+    finally:
+      tf.config.run_functions_eagerly(False)
+    for a, b in zip(got, expected, strict=True):
+      assert_bitwise(a, b)
+
+  @pytest.mark.parametrize("kind", sorted(LAYERS))
   def test_xla_compiles_the_layer(self, kind):
     layer = built(kind, return_sequences=True)
     x = tf.constant(inputs())

@@ -1,12 +1,14 @@
-"""The flags the legacy and TF2 versions of a job share.
+"""What the legacy and TF2 versions of a job's command share: their flags,
+and the classifier run.
 
-Each script defines them once at import (absl flags are process-global) and
-turns them into its job's Config; TF2 scripts add their own flags beside.
+Each script defines the flags once at import (absl flags are process-global)
+and turns them into its job's Config; TF2 scripts add their own flags beside.
 """
 
 import os
 import types
 
+from absl import app
 from absl import flags
 
 from gru_common import job_configs
@@ -87,3 +89,21 @@ def classifier_settings(holders):
               reset_gate=holders.reset_gate.value,
               learning_rate=holders.learning_rate.value,
               mnist_npz=holders.mnist_npz.value)
+
+
+def run_classifier(train, config_class, holders, written):
+  """Trains a classifier job from its flags and prints the result line.
+
+  Args:
+    train: the job's `train(config, output_dir=...)`.
+    config_class: its Config class.
+    holders: from `define_classifier_flags`.
+    written: result -> the words naming what the job wrote.
+  """
+  config = config_class(**classifier_settings(holders))
+  try:
+    result = train(config, output_dir=holders.output_dir.value)
+  except (FileNotFoundError, ValueError) as e:
+    raise app.UsageError(str(e)) from e
+  print(f"# final test accuracy {result.test_accuracies[-1]:.4f} in "
+        f"{result.wall_time_s:.1f} s; {written(result)}")

@@ -18,6 +18,7 @@ import numpy as np
 from gru_common import addition_data
 from gru_common import job_configs
 from gru_common import plotting
+from gru_common import tables
 from legacy import addition_job
 from migration import convert
 from migration import legacy_graph
@@ -123,13 +124,12 @@ def run(output_dir, config=job_configs.AdditionConfig(), log=print):
 
 
 def format_table(rows):
-  lines = [f"{'model':20} {'data':9} {'max abs diff':>13} {'bitwise':>8}  "
-           "answer",
-           "-" * 72]
-  for r in rows:
-    lines.append(f"{r.model:20} {r.data:9} {r.comparison.max_abs:13.3e} "
-                 f"{'yes' if r.comparison.bitwise else 'no':>8}  {r.answer}")
-  return lines
+  return tables.format_table(
+      [("model", "<", 20), ("data", "<", 9), ("max abs diff", ">", 13),
+       ("bitwise", ">", 8), ("answer", "<", 0)],
+      [[r.model, r.data, f"{r.comparison.max_abs:.3e}",
+        "yes" if r.comparison.bitwise else "no", r.answer] for r in rows],
+      rule=True)
 
 
 def plot_agreement(path, outputs, config):

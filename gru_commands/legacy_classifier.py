@@ -29,15 +29,9 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Imported after flag parsing: --help and flag errors stay instant.
   from legacy import classifier_job  # pylint: disable=g-import-not-at-top
-  config = job_configs.ClassifierConfig(**_job_flags.classifier_settings(_FLAGS))
-  try:
-    result = classifier_job.train(config,
-                                  output_dir=_FLAGS.output_dir.value)
-  except (FileNotFoundError, ValueError) as e:
-    raise app.UsageError(str(e)) from e
-  print(f"# final test accuracy {result.test_accuracies[-1]:.4f} in "
-        f"{result.wall_time_s:.1f} s; checkpoint {result.checkpoint_prefix}, "
-        f"plot {result.plot_path}")
+  _job_flags.run_classifier(
+      classifier_job.train, job_configs.ClassifierConfig, _FLAGS,
+      lambda r: f"checkpoint {r.checkpoint_prefix}, plot {r.plot_path}")
 
 
 def run():

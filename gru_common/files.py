@@ -285,6 +285,16 @@ class Output:
       self._published = True
 
 
+@contextlib.contextmanager
+def replacing(path):
+  """Yields a temporary path to write one file at; on success it replaces
+  `path` whole (a plot, a report: what a re-run should overwrite)."""
+  output = Output(path, is_checkpoint=False, overwrite=True, argument="path")
+  with output.stage() as tmp:
+    yield tmp
+    output.publish(tmp)
+
+
 def _publish_file(tmp, path, overwrite, argument, given):
   """One file: os.replace, or os.link (fails if `path` exists)."""
   if overwrite:

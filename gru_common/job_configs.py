@@ -7,23 +7,14 @@ of the job.
 """
 
 import dataclasses
-import numbers
-
 import numpy as np
+
+from gru_common import checks
 
 
 def check_positive_ints(config, names):
   for name in names:
-    value = getattr(config, name)
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-        or value < 1):
-      raise ValueError(f"`{name}` must be an integer >= 1, got {value!r}.")
-
-
-def check_seed(seed):
-  if (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-      or seed < 0):
-    raise ValueError(f"`seed` must be an integer >= 0, got {seed!r}.")
+    checks.integer(name, getattr(config, name))
 
 
 # What both versions of a job print and write.
@@ -51,7 +42,7 @@ class AdditionConfig:
     check_positive_ints(self, ("epochs", "num_bits", "batch_size",
                                "hidden_size", "input_dimensions", "log_every",
                                "query_bits"))
-    check_seed(self.seed)
+    checks.integer("seed", self.seed, minimum=0)
     for name in ("query_a", "query_b"):
       value = getattr(self, name)
       if not 0 <= value < 2**(self.query_bits - 1):
@@ -85,7 +76,7 @@ class ClassifierConfig:
 
   def __post_init__(self):
     check_positive_ints(self, ("epochs", "batch_size", "hidden_dim"))
-    check_seed(self.seed)
+    checks.integer("seed", self.seed, minimum=0)
     if self.model not in CLASSIFIER_MODELS:
       raise ValueError(f"`model` must be one of {CLASSIFIER_MODELS}, got "
                        f"{self.model!r}.")

@@ -1,11 +1,11 @@
 """Training curves as PNG files (matplotlib, no display needed)."""
 
-import os
-
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+from gru_common import files  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
 def save_curves(path, curves, title, ylabel="loss", log_scale=True,
@@ -42,11 +42,10 @@ def subplots(*args, **kwargs):
 
 
 def save_figure(fig, path):
-  """Writes `fig` to `path` atomically (a temporary file, then a rename),
-  closes it and returns `path`."""
+  """Writes `fig` to `path` as a PNG atomically (`files.replacing`), closes
+  it and returns `path`."""
   fig.tight_layout()
-  tmp = path + ".tmp.png"
-  fig.savefig(tmp, dpi=100)
+  with files.replacing(path) as tmp:
+    fig.savefig(tmp, dpi=100, format="png")
   plt.close(fig)
-  os.replace(tmp, path)
   return path

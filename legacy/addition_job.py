@@ -152,7 +152,8 @@ def train(config=job_configs.AdditionConfig(), output_dir=None, log=print):
         validation_losses.append(validation_loss)
         # Display an update every 50 iterations
         if epoch % config.log_every == 0:
-          log(job_configs.ADDITION_LOG_LINE % (epoch, train_loss, validation_loss))
+          log(job_configs.ADDITION_LOG_LINE % (epoch, train_loss,
+                                               validation_loss))
           if writer:
             _write_scalars(writer, epoch, train_loss, validation_loss)
       x_custom = addition_data.encode_query(config.query_a, config.query_b,

@@ -59,7 +59,8 @@ def build_head(output, num_classes):
                                        stddev=loop_gru.MATRIX_STDDEV,
                                        dtype=output.dtype),
                      name=names.CLASSIFIER_HEAD[0])
-    b = _v1.Variable(tf.zeros([num_classes], dtype=output.dtype), name=names.CLASSIFIER_HEAD[1])
+    b = _v1.Variable(tf.zeros([num_classes], dtype=output.dtype),
+                     name=names.CLASSIFIER_HEAD[1])
   return tf.matmul(output_y, w) + b
 
 
@@ -134,7 +135,8 @@ def train(config=job_configs.ClassifierConfig(), output_dir=None, log=print,
         test_acc.append(session.run(
             g.accuracy, feed_dict={g.inputs: data.x_test,
                                    g.labels: data.y_test}))
-        log(job_configs.CLASSIFIER_LOG_LINE % (epoch, losses[-1], train_acc[-1], test_acc[-1]))
+        log(job_configs.CLASSIFIER_LOG_LINE % (epoch, losses[-1],
+                                               train_acc[-1], test_acc[-1]))
         if writer:
           writer.add_summary(_v1.Summary(value=[
               _v1.Summary.Value(tag="loss/train", simple_value=losses[-1]),
@@ -150,9 +152,9 @@ def train(config=job_configs.ClassifierConfig(), output_dir=None, log=print,
             write_meta_graph=False)
     if writer:
       writer.close()
-  result = job_configs.ClassifierResult(np.asarray(losses), np.asarray(train_acc),
-                  np.asarray(test_acc), time.perf_counter() - start,
-                  checkpoint_prefix)
+  result = job_configs.ClassifierResult(
+      np.asarray(losses), np.asarray(train_acc), np.asarray(test_acc),
+      time.perf_counter() - start, checkpoint_prefix)
   if output_dir:
     result.plot_path = plotting.save_curves(
         os.path.join(output_dir, PLOT_NAME),

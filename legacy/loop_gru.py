@@ -46,6 +46,7 @@ Semantics kept exactly from the source:
 
 import tensorflow as tf
 
+from gru_common import checks
 from gru_common import names
 from legacy import _validation
 
@@ -75,8 +76,8 @@ class GRU():
   def __init__(self, inputs, emb_dim, hidden_dim, sequence_length=None,
                revers=False):
     _validation.require_graph_mode(f"legacy.loop_gru.{type(self).__name__}")
-    self.emb_dim = _validation.check_positive_int("emb_dim", emb_dim)
-    self.hidden_dim = _validation.check_positive_int("hidden_dim", hidden_dim)
+    self.emb_dim = checks.integer("emb_dim", emb_dim)
+    self.hidden_dim = checks.integer("hidden_dim", hidden_dim)
     inputs = _validation.check_sequences("inputs", inputs, self.emb_dim)
     if sequence_length is not None:
       sequence_length = _validation.check_sequence_length(
@@ -278,7 +279,7 @@ class BiGRU():
                gru_class=GRU):
     _validation.require_graph_mode("legacy.loop_gru.BiGRU")
     inputs = _validation.check_sequences(
-        "inputs", inputs, _validation.check_positive_int("emb_dim", emb_dim))
+        "inputs", inputs, checks.integer("emb_dim", emb_dim))
     if sequence_length is not None:
       sequence_length = _validation.check_sequence_length(
           "sequence_length", sequence_length, inputs)

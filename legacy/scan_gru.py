@@ -32,6 +32,7 @@ caller makes the default runs in TF1 mode.
 
 import tensorflow as tf
 
+from gru_common import checks
 from gru_common import names
 from legacy import _validation
 
@@ -66,9 +67,9 @@ class GRU:
 
   def __init__(self, input_dimensions, hidden_size, dtype=tf.float64):
     _validation.require_graph_mode("legacy.scan_gru.GRU")
-    self.input_dimensions = _validation.check_positive_int(
+    self.input_dimensions = checks.integer(
         "input_dimensions", input_dimensions)
-    self.hidden_size = _validation.check_positive_int("hidden_size",
+    self.hidden_size = checks.integer("hidden_size",
                                                       hidden_size)
     dtype = _validation.check_float_dtype("dtype", dtype)
 

@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from gru_common import files
+from gru_common import tables
 from migration import legacy_graph
 from migration import mapping
 from migration import models
@@ -49,6 +50,17 @@ def to_keras(state, target=mapping.TF2):
 
   The model is compiled with the optimizer when there is one, so
   `model.save` keeps the optimizer state in the .keras file.
+  Example:
+
+  >>> import os, tempfile
+  >>> import numpy as np
+  >>> from migration import spec, tf1_checkpoint
+  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
+  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
+  >>> state = tf1_checkpoint.LegacyState(s, values)
+  >>> model, optimizer = to_keras(state, "keras")   # no Adam state: None
+  >>> [layer.name for layer in model.layers], optimizer
+  (['input', 'gru'], None)
   """
   model = models.build(state.spec, target)
   places = mapping.placements(state.spec, model, target)
@@ -68,6 +80,19 @@ def from_keras(model, optimizer=None, family=None):
     MappingError: the model computes something else than the legacy graph
       (a layer or config field that differs, or different outputs than the
       model `models.build` makes from the same weights).
+  Example:
+
+  >>> import os, tempfile
+  >>> import numpy as np
+  >>> from migration import spec, tf1_checkpoint
+  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
+  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
+  >>> state = tf1_checkpoint.LegacyState(s, values)
+  >>> model, _ = to_keras(state, "tf2")
+  >>> back = from_keras(model)
+  >>> back.spec == s and all(np.array_equal(back.values[n], values[n])
+  ...                        for n in values)
+  True
   """
   return _from_keras(model, optimizer, family)[0]
 
@@ -105,7 +130,23 @@ def _check_same_outputs(model, spec, target, values):
 
 def tf1_to_keras_file(input_prefix, output_path, target=mapping.TF2,
                       overwrite=False):
-  """TF1 checkpoint -> .keras file (model, and optimizer if saved)."""
+  """TF1 checkpoint -> .keras file (model, and optimizer if saved).
+
+  Example:
+
+  >>> import os, tempfile
+  >>> import numpy as np
+  >>> from migration import spec, tf1_checkpoint
+  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
+  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
+  >>> state = tf1_checkpoint.LegacyState(s, values)
+  >>> folder = tempfile.mkdtemp()
+  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
+  >>> _, model = tf1_to_keras_file(prefix, os.path.join(folder, "m.keras"),
+  ...                              target="keras")
+  >>> type(model.get_layer("gru")).__name__
+  'GRU'
+  """
   report = convert_path(input_prefix, output_path, target,
                         overwrite=overwrite, to_keras_file=True)
   return report.state, report.model
@@ -113,7 +154,23 @@ def tf1_to_keras_file(input_prefix, output_path, target=mapping.TF2,
 
 def tf1_to_tf2_checkpoint(input_prefix, output_prefix, target=mapping.TF2,
                           overwrite=False):
-  """TF1 checkpoint -> TF2 object-based checkpoint (model=, optimizer=)."""
+  """TF1 checkpoint -> TF2 object-based checkpoint (model=, optimizer=).
+
+  Example:
+
+  >>> import os, tempfile
+  >>> import numpy as np
+  >>> from migration import spec, tf1_checkpoint
+  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
+  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
+  >>> state = tf1_checkpoint.LegacyState(s, values)
+  >>> folder = tempfile.mkdtemp()
+  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
+  >>> _ = tf1_to_tf2_checkpoint(prefix, os.path.join(folder, "tf2"))
+  >>> sorted(os.listdir(folder))
+  ['model.ckpt.data-00000-of-00001', 'model.ckpt.index',
+   'tf2.data-00000-of-00001', 'tf2.index']
+  """
   report = convert_path(input_prefix, output_prefix, target,
                         overwrite=overwrite, to_keras_file=False)
   return report.state, report.model
@@ -121,7 +178,24 @@ def tf1_to_tf2_checkpoint(input_prefix, output_prefix, target=mapping.TF2,
 
 def keras_file_to_tf1(input_path, output_prefix, overwrite=False,
                       family=None):
-  """.keras file -> TF1 checkpoint the legacy graph restores."""
+  """.keras file -> TF1 checkpoint the legacy graph restores.
+
+  Example:
+
+  >>> import os, tempfile
+  >>> import numpy as np
+  >>> from migration import spec, tf1_checkpoint
+  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
+  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
+  >>> state = tf1_checkpoint.LegacyState(s, values)
+  >>> folder = tempfile.mkdtemp()
+  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
+  >>> path = os.path.join(folder, "m.keras")
+  >>> _ = tf1_to_keras_file(prefix, path)
+  >>> state, _ = keras_file_to_tf1(path, os.path.join(folder, "back", "m"))
+  >>> state.spec.describe()
+  'Data Blogger GRU: 4 units, 2 inputs, float64'
+  """
   if not os.fspath(input_path).endswith(files.KERAS_SUFFIX):
     raise files.PathError("input_path", input_path, "must be a .keras file")
   report = convert_path(input_path, output_prefix, family=family,
@@ -204,6 +278,18 @@ def verify_outputs(state, model, target, x=None, prefix=None):
 
   Returns:
     A list of `OutputCheck`, one per output ("gru", and "head" if any).
+  Example:
+
+  >>> import os, tempfile
+  >>> import numpy as np
+  >>> from migration import spec, tf1_checkpoint
+  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
+  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
+  >>> state = tf1_checkpoint.LegacyState(s, values)
+  >>> model, _ = to_keras(state, "tf2")
+  >>> [(c.name, c.comparison.bitwise) for c in verify_outputs(state, model,
+  ...                                                          "tf2")]
+  [('gru', True)]
   """
   x = probe_inputs(state.spec) if x is None else x
   legacy = legacy_graph.build(state.spec)
@@ -279,6 +365,25 @@ def convert_path(input_path, output_path, target=mapping.TF2, family=None,
 
   Returns:
     A `Report`; `published` is False if verification failed.
+  Example:
+
+  >>> import os, tempfile
+  >>> import numpy as np
+  >>> from migration import spec, tf1_checkpoint
+  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
+  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
+  >>> state = tf1_checkpoint.LegacyState(s, values)
+  >>> folder = tempfile.mkdtemp()
+  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
+  >>> report = convert_path(prefix, os.path.join(folder, "m.keras"),
+  ...                       target="keras", verify=True)
+  >>> report.published, [c.ok for c in report.checks]
+  (True, [True])
+  >>> convert_path(prefix, os.path.join(folder, "m.keras"))
+  Traceback (most recent call last):
+  ...
+  gru_common.files.OutputExistsError: output_path '.../m.keras':
+  '.../m.keras' exists; pass overwrite=True to replace it
   """
   _check_choice("target", target, mapping.TARGETS)
   if family is not None:
@@ -385,6 +490,22 @@ def command(input_path, output_path, target=mapping.TF2, family=None,
 
   Returns:
     The exit status: 0 written, 1 refused or failed (nothing written).
+  Example:
+
+  >>> import os, tempfile
+  >>> import numpy as np
+  >>> from migration import spec, tf1_checkpoint
+  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
+  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
+  >>> state = tf1_checkpoint.LegacyState(s, values)
+  >>> folder = tempfile.mkdtemp()
+  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
+  >>> import sys
+  >>> command(prefix, prefix, stderr=sys.stdout)
+  gru-convert-checkpoint: error: --output '.../model.ckpt': writing it would
+  replace or remove '.../model.ckpt.index', which is the input
+  '.../model.ckpt.index'; a conversion never touches its input
+  1
   """
   stdout = stdout or sys.stdout
   stderr = stderr or sys.stderr
@@ -436,12 +557,11 @@ def _raise_interrupt(signum, frame):
 
 
 def format_checks(checks):
-  lines = [f"{'output':8} {'max abs diff':>14} {'max ulp':>9} "
-           f"{'bitwise':>8} {'bound':>9}  result"]
-  for c in checks:
-    lines.append(f"{c.name:8} {c.comparison.max_abs:14.3e} "
-                 f"{c.comparison.max_ulp:>9} "
-                 f"{'yes' if c.comparison.bitwise else 'no':>8} "
-                 f"{c.bound * c.comparison.scale:9.1e}  "
-                 f"{'ok' if c.ok else 'FAIL'}")
-  return lines
+  """The verification table: one line per output."""
+  return tables.format_table(
+      [("output", "<", 8), ("max abs diff", ">", 14), ("max ulp", ">", 9),
+       ("bitwise", ">", 8), ("bound", ">", 9), ("result", "<", 0)],
+      [[c.name, f"{c.comparison.max_abs:.3e}", c.comparison.max_ulp,
+        "yes" if c.comparison.bitwise else "no",
+        f"{c.bound * c.comparison.scale:.1e}", "ok" if c.ok else "FAIL"]
+       for c in checks])

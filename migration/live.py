@@ -50,7 +50,24 @@ def session_state(session):
 
 
 def session_to_keras(session, target=mapping.TF2):
-  """(model, optimizer or None) equal to the session's legacy model."""
+  """(model, optimizer or None) equal to the session's legacy model.
+
+  Example:
+
+  >>> import numpy as np, tensorflow as tf
+  >>> from migration import legacy_graph, spec
+  >>> s = spec.ModelSpec("loop", units=3, input_dim=2, dtype="float32")
+  >>> legacy = legacy_graph.build(s, seed=0)
+  >>> with legacy.graph.as_default():
+  ...   init = tf.compat.v1.global_variables_initializer()
+  >>> session = tf.compat.v1.Session(graph=legacy.graph)
+  >>> session.run(init)
+  >>> model, optimizer = session_to_keras(session)     # no Adam: None
+  >>> x = np.ones((1, 4, 2), np.float32)
+  >>> legacy_out = session.run(legacy.outputs["gru"], {legacy.inputs: x})
+  >>> np.array_equal(np.asarray(model(x)), legacy_out)
+  True
+  """
   return _eagerly(convert.to_keras, session_state(session), target)
 
 
@@ -60,6 +77,23 @@ def keras_to_session(model, session, optimizer=None, family=None):
   Every model variable (and, with an optimizer, every Adam variable) of the
   legacy graph must exist and be written; the state's model must match the
   graph's (same names, shapes and dtypes).
+  Example:
+
+  >>> import numpy as np, tensorflow as tf
+  >>> from migration import legacy_graph, spec
+  >>> s = spec.ModelSpec("loop", units=3, input_dim=2, dtype="float32")
+  >>> legacy = legacy_graph.build(s, seed=0)
+  >>> with legacy.graph.as_default():
+  ...   init = tf.compat.v1.global_variables_initializer()
+  >>> session = tf.compat.v1.Session(graph=legacy.graph)
+  >>> session.run(init)
+  >>> model, _ = session_to_keras(session)
+  >>> before = session.run(legacy.variables)
+  >>> session.run(init)                                # new random weights
+  >>> _ = keras_to_session(model, session)             # the model's again
+  >>> after = session.run(legacy.variables)
+  >>> all(np.array_equal(before[n], after[n]) for n in before)
+  True
   """
   state = _eagerly(convert.from_keras, model, optimizer, family)
   variables = _graph_variables(session)

@@ -70,6 +70,19 @@ def resolve(input_path, argument="input_path"):
   Raises:
     FileNotFoundError: no checkpoint there.
     files.PathError: a replacement of it was interrupted.
+  Example:
+
+  >>> import os, tempfile
+  >>> import numpy as np
+  >>> from migration import spec, tf1_checkpoint
+  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
+  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
+  >>> state = tf1_checkpoint.LegacyState(s, values)
+  >>> folder = tempfile.mkdtemp()
+  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
+  >>> found, read_files = resolve(prefix)
+  >>> found == prefix, [os.path.basename(f) for f in read_files]
+  (True, ['model.ckpt.index', 'model.ckpt.data-00000-of-00001'])
   """
   if not input_path:
     raise files.PathError(argument, input_path, "is empty")
@@ -106,6 +119,23 @@ def read(prefix):
     CheckpointError: unreadable, truncated or corrupted; a TF2 object-based
       checkpoint; NaN or Inf values.
     spec.SpecError: not one of the legacy models.
+  Example:
+
+  >>> import os, tempfile
+  >>> import numpy as np
+  >>> from migration import spec, tf1_checkpoint
+  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
+  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
+  >>> state = tf1_checkpoint.LegacyState(s, values)
+  >>> folder = tempfile.mkdtemp()
+  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
+  >>> read(folder).spec.describe()   # a folder: no `checkpoint` file
+  Traceback (most recent call last):
+  ...
+  FileNotFoundError: input_path '...': no TF1 checkpoint in this folder (no
+  `checkpoint` file naming one)
+  >>> read(prefix).spec.describe()
+  'Data Blogger GRU: 4 units, 2 inputs, float64'
   """
   prefix, _ = resolve(prefix)
   try:
@@ -147,6 +177,18 @@ def write(state, prefix, overwrite=False, inputs=(), log=None):
 
   Returns:
     `prefix`.
+  Example:
+
+  >>> import os, tempfile
+  >>> import numpy as np
+  >>> from migration import spec, tf1_checkpoint
+  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
+  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
+  >>> state = tf1_checkpoint.LegacyState(s, values)
+  >>> folder = tempfile.mkdtemp()
+  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
+  >>> sorted(os.listdir(folder))
+  ['model.ckpt.data-00000-of-00001', 'model.ckpt.index']
   """
   output = files.Output(prefix, is_checkpoint=True, overwrite=overwrite,
                         inputs=inputs, log=log)

@@ -32,6 +32,7 @@ import tensorflow as tf
 
 from gru_common import job_configs
 from gru_common import names
+from gru_common import tables
 from legacy import addition_job as legacy_addition
 from legacy import loop_gru
 from legacy import runtime
@@ -441,22 +442,20 @@ def resumption(first_epochs=100, more_epochs=100, seed=0, log=print):
 
 def format_table(rows):
   """The report's table, one line per row."""
-  width = max(len(r.comparison) for r in rows)
-  lines = [f"{'comparison':{width}}  {'dtype':7}  {'max abs diff':>12}  "
-           f"{'max ulp':>10}  {'bitwise':7}  {'bound':>9}  result",
-           "-" * (width + 68)]
+  cells = []
   for r in rows:
     ulp = r.result.max_ulp
     # Exact counts while they are readable; ulps between values near 0
     # (late training losses) run to 1e14 and mean little, so 3 digits.
-    ulp = f"{ulp:>10}" if isinstance(ulp, int) and ulp < 10**7 else (
-        f"{ulp:>10.3g}")
-    bound = "bitwise" if r.exact else f"{r.effective_bound:.1e}"
-    lines.append(f"{r.comparison:{width}}  {r.dtype:7}  "
-                 f"{r.result.max_abs:12.3e}  {ulp}  "
-                 f"{'yes' if r.result.bitwise else 'no':7}  {bound:>9}  "
-                 f"{'pass' if r.passed else 'FAIL'}")
-  return lines
+    ulp = f"{ulp}" if isinstance(ulp, int) and ulp < 10**7 else f"{ulp:.3g}"
+    cells.append([r.comparison, r.dtype, f"{r.result.max_abs:.3e}", ulp,
+                  "yes" if r.result.bitwise else "no",
+                  "bitwise" if r.exact else f"{r.effective_bound:.1e}",
+                  "pass" if r.passed else "FAIL"])
+  return tables.format_table(
+      [("comparison", "<", 0), ("dtype", "<", 7), ("max abs diff", ">", 12),
+       ("max ulp", ">", 10), ("bitwise", "<", 7), ("bound", ">", 9),
+       ("result", "<", 0)], cells, sep="  ", rule=True)
 
 
 def standard_cases(family):

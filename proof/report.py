@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gru_common import files
 from gru_common import plotting
 from legacy import addition_job as legacy_addition
 from migration import convert
@@ -161,10 +162,8 @@ def write_json(report, path, settings):
       "tolerance_policy": _policy(),
       "rows": [r.as_dict() for r in report.rows],
   }
-  tmp = path + ".tmp"
-  with open(tmp, "w", encoding="utf-8") as f:
+  with files.replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
     json.dump(payload, f, indent=2)
-  os.replace(tmp, path)
   return path
 
 

@@ -1,4 +1,7 @@
-"""`gru-benchmark` from a clone: python scripts/benchmark.py --help."""
+"""`gru-benchmark` from a clone:
+
+  python scripts/benchmark.py --help
+"""
 
 from gru_commands import benchmark
 

@@ -1,4 +1,7 @@
-"""`gru-convert-checkpoint` from a clone: python scripts/convert_checkpoint.py --help."""
+"""`gru-convert-checkpoint` from a clone:
+
+  python scripts/convert_checkpoint.py --help
+"""
 
 from gru_commands import convert_checkpoint
 

@@ -1,4 +1,7 @@
-"""`gru-demo` from a clone: python scripts/demo.py --help."""
+"""`gru-demo` from a clone:
+
+  python scripts/demo.py --help
+"""
 
 from gru_commands import demo
 

@@ -1,4 +1,7 @@
-"""`gru-legacy-addition` from a clone: python scripts/legacy_addition.py --help."""
+"""`gru-legacy-addition` from a clone:
+
+  python scripts/legacy_addition.py --help
+"""
 
 from gru_commands import legacy_addition
 

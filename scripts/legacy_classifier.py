@@ -1,4 +1,7 @@
-"""`gru-legacy-classifier` from a clone: python scripts/legacy_classifier.py --help."""
+"""`gru-legacy-classifier` from a clone:
+
+  python scripts/legacy_classifier.py --help
+"""
 
 from gru_commands import legacy_classifier
 

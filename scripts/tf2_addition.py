@@ -1,4 +1,7 @@
-"""`gru-tf2-addition` from a clone: python scripts/tf2_addition.py --help."""
+"""`gru-tf2-addition` from a clone:
+
+  python scripts/tf2_addition.py --help
+"""
 
 from gru_commands import tf2_addition
 

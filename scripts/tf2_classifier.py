@@ -1,4 +1,7 @@
-"""`gru-tf2-classifier` from a clone: python scripts/tf2_classifier.py --help."""
+"""`gru-tf2-classifier` from a clone:
+
+  python scripts/tf2_classifier.py --help
+"""
 
 from gru_commands import tf2_classifier
 

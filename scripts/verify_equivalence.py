@@ -1,4 +1,7 @@
-"""`gru-verify-equivalence` from a clone: python scripts/verify_equivalence.py --help."""
+"""`gru-verify-equivalence` from a clone:
+
+  python scripts/verify_equivalence.py --help
+"""
 
 from gru_commands import verify_equivalence
 

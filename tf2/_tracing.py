@@ -2,10 +2,16 @@
 
 An eager `tf.while_loop` or `tf.map_fn` runs as a Python loop, and a
 GradientTape then sums the per-step gradients of a weight in a different
-order than the graph gradient of the legacy loop (results differ by ~1e-16).
-Traced, the loop and its gradient are the same graph as the legacy one, so
-the layers stay bitwise equal to it in eager mode too, and eager calls get
-faster as well.
+order than the graph gradient of the legacy loop (float64 gradients differ
+by ~1e-16, float32 ones by ~1e-6). Traced, the loop and its gradient are the
+same graph as the legacy one, so the layers stay bitwise equal to it in
+eager mode too.
+
+`tf.config.run_functions_eagerly(True)` (a debugging switch) would run that
+function op by op as well, and the gradients would drift silently. So the
+layers' own loop is traced even then: the switch is turned off for the
+duration of the call and restored after it; the caller's own functions
+still run eagerly. `compat_tests/test_tf2_layers.py` pins this.
 """
 
 import tensorflow as tf
@@ -30,4 +36,10 @@ def call_traced(owner, fn, *args):
   if traced is None:
     traced = tf.function(fn, reduce_retracing=True, autograph=False)
     cache[fn.__name__] = traced
-  return traced(*args)
+  if not tf.config.functions_run_eagerly():
+    return traced(*args)
+  tf.config.run_functions_eagerly(False)
+  try:
+    return traced(*args)
+  finally:
+    tf.config.run_functions_eagerly(True)

@@ -146,7 +146,8 @@ class Trainer:
       train, test = self._run_block(*data, block)
       train_losses.append(train.numpy())
       test_losses.append(test.numpy())
-      log(job_configs.ADDITION_LOG_LINE % (done, train_losses[-1][0], test_losses[-1][0]))
+      log(job_configs.ADDITION_LOG_LINE % (done, train_losses[-1][0],
+                                           test_losses[-1][0]))
       if on_log:
         on_log(done, train_losses[-1][0], test_losses[-1][0])
       done += block

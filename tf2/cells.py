@@ -5,12 +5,11 @@ and `_bias`) and implements `step`, one step in the legacy order of
 operations; `call` (the single-step API of `keras.layers.RNN`) runs it.
 """
 
-import numbers
-
 import keras
 import tensorflow as tf
 
-from tf2 import _checks
+from gru_common import checks
+from tf2 import validation
 
 
 class GRUCellBase(keras.layers.Layer):
@@ -18,11 +17,9 @@ class GRUCellBase(keras.layers.Layer):
 
   def __init__(self, units, kernel_initializer, recurrent_initializer,
                bias_initializer, **kwargs):
-    if (isinstance(units, bool) or not isinstance(units, numbers.Integral)
-        or units < 1):
-      raise ValueError(f"`units` must be an integer >= 1, got {units!r}.")
+    units = checks.integer("units", units)
     super().__init__(**kwargs)
-    _checks.check_float_dtype(self)
+    validation.check_float_dtype(self)
     self.units = int(units)
     self.kernel_initializer = keras.initializers.get(kernel_initializer)
     self.recurrent_initializer = keras.initializers.get(recurrent_initializer)

@@ -73,8 +73,8 @@ class _LogLine(keras.callbacks.Callback):
     self._log = log
 
   def on_epoch_end(self, epoch, logs=None):
-    self._log(job_configs.CLASSIFIER_LOG_LINE % (epoch, logs["loss"], logs["accuracy"],
-                          logs["val_accuracy"]))
+    self._log(job_configs.CLASSIFIER_LOG_LINE % (
+        epoch, logs["loss"], logs["accuracy"], logs["val_accuracy"]))
 
 
 def train(config=Config(), output_dir=None, log=print, data=None):

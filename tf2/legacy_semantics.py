@@ -32,7 +32,7 @@ both bitwise equal to the legacy BiGRU.
 import keras
 import tensorflow as tf
 
-from tf2 import _checks
+from tf2 import validation
 
 
 def reverse_sequence(inputs, sequence_lengths=None):
@@ -40,7 +40,7 @@ def reverse_sequence(inputs, sequence_lengths=None):
   inputs = tf.convert_to_tensor(inputs)
   if sequence_lengths is None:
     return tf.reverse(inputs, axis=[1])
-  lengths = _checks.check_sequence_lengths(sequence_lengths, inputs)
+  lengths = validation.check_sequence_lengths(sequence_lengths, inputs)
   return tf.reverse_sequence(inputs, lengths, seq_axis=1, batch_axis=0)
 
 
@@ -51,6 +51,13 @@ class ReverseSequence(keras.layers.Layer):
 
   It only reorders values, so it never casts them (`autocast=False`): a
   float64 sequence stays float64 whatever the layer's dtype policy.
+
+  Example:
+
+  >>> import numpy as np
+  >>> x = np.arange(4, dtype=np.float32).reshape(1, 4, 1)
+  >>> ReverseSequence()(x, sequence_lengths=[3])[0, :, 0].numpy()
+  array([2., 1., 0., 3.], dtype=float32)
   """
 
   def __init__(self, **kwargs):
@@ -78,6 +85,15 @@ class LegacyBidirectional(keras.layers.Layer):
       `go_backwards=False`; the forward and backward layers are built from
       its config (it is not used itself, as in `keras.layers.Bidirectional`).
     **kwargs: passed to `keras.layers.Layer`.
+
+  Example:
+
+  >>> import numpy as np
+  >>> from tf2 import loop_gru
+  >>> bigru = LegacyBidirectional(loop_gru.LoopGRU(4, return_sequences=True))
+  >>> x = np.zeros((2, 5, 3), np.float32)
+  >>> tuple(bigru(x, sequence_lengths=[5, 2]).shape)
+  (2, 5, 8)
   """
 
   def __init__(self, layer, **kwargs):

@@ -63,6 +63,13 @@ class LoopGRUCell(cells.GRUCellBase):
     recurrent_initializer: for the recurrent matrices (default N(0, 0.1)).
     bias_initializer: for the biases (default zeros).
     **kwargs: passed to `keras.layers.Layer` (name, dtype, ...).
+
+  Example:
+
+  >>> import keras, numpy as np
+  >>> rnn = keras.layers.RNN(LoopGRUCell(4), return_sequences=True)
+  >>> tuple(rnn(np.zeros((2, 5, 3), np.float32)).shape)
+  (2, 5, 4)
   """
 
   def __init__(self, units, reset_gate=True, kernel_initializer=None,
@@ -127,6 +134,19 @@ class LoopGRU(recurrent.GRULayer):
 
   For the legacy `GRU(inputs, ...).output()`, use
   `LoopGRU(units, return_sequences=True)`.
+
+  Called eagerly, the time loop still runs as a traced `tf.function`, also
+  under `tf.config.run_functions_eagerly(True)` (see `tf2/_tracing.py`):
+  that is what keeps eager gradients bitwise equal to the legacy graph's.
+
+  Example:
+
+  >>> import numpy as np
+  >>> gru = LoopGRU(4, reset_gate=False)
+  >>> tuple(gru(np.zeros((2, 5, 3), np.float32)).shape)
+  (2, 4)
+  >>> len(gru.weights)  # no reset gate: Wf Uf bf Wc Uc bc
+  6
   """
 
   def __init__(self, units, reset_gate=True, kernel_initializer=None,

@@ -45,6 +45,15 @@ class TF1Adam(keras.optimizers.Optimizer):
     **kwargs: other `keras.optimizers.Optimizer` arguments; gradient
       clipping, weight decay, EMA and gradient accumulation are refused,
       since TF1's AdamOptimizer has none of them.
+
+  Example:
+
+  >>> import tensorflow as tf
+  >>> v = tf.Variable([1.0, 2.0])
+  >>> optimizer = TF1Adam(learning_rate=0.1)
+  >>> _ = optimizer.apply_gradients([(tf.constant([1.0, -1.0]), v)])
+  >>> v.numpy()  # each moves by about lr, in float32 as TF1 computes it
+  array([0.90000004, 2.1       ], dtype=float32)
   """
 
   def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999,

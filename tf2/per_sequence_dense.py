@@ -16,12 +16,11 @@ over the batch like the legacy graph does. The stock-Keras conversion in
     bias    [units]            Variable_1 (b_output)    TruncatedNormal(0, 0.01)
 """
 
-import numbers
-
 import keras
 import tensorflow as tf
 
-from tf2 import _checks
+from gru_common import checks
+from tf2 import validation
 from tf2 import _tracing
 
 
@@ -34,15 +33,25 @@ class PerSequenceDense(keras.layers.Layer):
     kernel_initializer: default TruncatedNormal(0, 0.01), the legacy one.
     bias_initializer: default TruncatedNormal(0, 0.01), the legacy one.
     **kwargs: passed to `keras.layers.Layer` (name, dtype, ...).
+
+  Called eagerly, the loop over sequences still runs as a traced
+  `tf.function`, also under `tf.config.run_functions_eagerly(True)` (see
+  `tf2/_tracing.py`): that keeps eager gradients bitwise equal to the
+  legacy `map_fn`'s.
+
+  Example:
+
+  >>> import numpy as np
+  >>> head = PerSequenceDense(1, dtype="float64")
+  >>> tuple(head(np.zeros((2, 5, 4))).shape)
+  (2, 5, 1)
   """
 
   def __init__(self, units, kernel_initializer=None, bias_initializer=None,
                **kwargs):
-    if (isinstance(units, bool) or not isinstance(units, numbers.Integral)
-        or units < 1):
-      raise ValueError(f"`units` must be an integer >= 1, got {units!r}.")
+    units = checks.integer("units", units)
     super().__init__(**kwargs)
-    _checks.check_float_dtype(self)
+    validation.check_float_dtype(self)
     self.units = int(units)
     self.kernel_initializer = keras.initializers.get(
         kernel_initializer or keras.initializers.TruncatedNormal(0.0, 0.01))

@@ -25,7 +25,7 @@ mask; see `tf2/legacy_semantics.py` for reproducing them exactly.
 import keras
 import tensorflow as tf
 
-from tf2 import _checks
+from tf2 import validation
 from tf2 import _tracing
 
 
@@ -50,7 +50,7 @@ class GRULayer(keras.layers.RNN):
                      return_state=return_state, go_backwards=go_backwards,
                      stateful=stateful, unroll=False,
                      zero_output_for_mask=zero_output_for_mask, **kwargs)
-    _checks.check_float_dtype(self)
+    validation.check_float_dtype(self)
 
   @property
   def units(self):
@@ -157,7 +157,7 @@ class GRULayer(keras.layers.RNN):
       raise ValueError(
           f"{name} was built for {self.cell.input_dim} features (the last "
           f"axis of `sequences`), got shape {sequences.shape}.")
-    return _checks.check_time_steps(name, sequences)
+    return validation.check_time_steps(name, sequences)
 
   def _check_mask(self, mask, sequences):
     mask = tf.convert_to_tensor(mask)
@@ -170,7 +170,7 @@ class GRULayer(keras.layers.RNN):
     return mask
 
   def _lengths_to_mask(self, lengths, sequences):
-    lengths = _checks.check_sequence_lengths(lengths, sequences)
+    lengths = validation.check_sequence_lengths(lengths, sequences)
     return tf.sequence_mask(lengths, tf.shape(sequences,
                                               out_type=lengths.dtype)[1])
 

@@ -18,9 +18,9 @@ script's tests check its trained weights, on both paths, bit for bit against
 the test process's default threads.
 """
 
-import numbers
-
 import tensorflow as tf
+
+from gru_common import checks
 
 
 def set_threads(threads):
@@ -35,12 +35,8 @@ def set_threads(threads):
     RuntimeError: TensorFlow's runtime already started in this process with
       other settings (call this before anything runs).
   """
-  if (isinstance(threads, bool) or not isinstance(threads, numbers.Integral)
-      or threads < 0):
-    raise ValueError(
-        f"`threads` must be an integer >= 0 (0: TensorFlow's default), got "
-        f"{threads!r}.")
-  threads = int(threads)
+  threads = checks.integer("threads", threads, minimum=0,
+                           note="0: TensorFlow's default")
   threading = tf.config.threading
   if (threading.get_intra_op_parallelism_threads() == threads and
       threading.get_inter_op_parallelism_threads() == threads):

@@ -59,6 +59,14 @@ class ScanGRUCell(cells.GRUCellBase):
     recurrent_initializer: for Ur, Uz, Uh.
     bias_initializer: for br, bz, bh.
     **kwargs: passed to `keras.layers.Layer` (name, dtype, ...).
+
+  Example:
+
+  >>> import keras, numpy as np
+  >>> rnn = keras.layers.RNN(ScanGRUCell(4, dtype="float64"),
+  ...                        return_sequences=True, dtype="float64")
+  >>> tuple(rnn(np.zeros((2, 5, 3))).shape)
+  (2, 5, 4)
   """
 
   def __init__(self, units, kernel_initializer=None,
@@ -110,6 +118,19 @@ class ScanGRU(recurrent.GRULayer):
 
   For the legacy graph's outputs, `ScanGRU(units, return_sequences=True,
   dtype="float64")` is `gru.h_t`.
+
+  Called eagerly, the time loop still runs as a traced `tf.function`, also
+  under `tf.config.run_functions_eagerly(True)` (see `tf2/_tracing.py`):
+  that is what keeps eager gradients bitwise equal to the legacy graph's.
+
+  Example:
+
+  >>> import numpy as np
+  >>> gru = ScanGRU(4, return_sequences=True, dtype="float64")
+  >>> tuple(gru(np.zeros((2, 5, 3))).shape)
+  (2, 5, 4)
+  >>> [w.name for w in gru.weights]
+  ['Wr', 'Wz', 'Wh', 'Ur', 'Uz', 'Uh', 'br', 'bz', 'bh']
   """
 
   def __init__(self, units, kernel_initializer=None,

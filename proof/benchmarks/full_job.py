@@ -11,7 +11,7 @@ TF2 job sets `job_configs.ADDITION_THREADS` before anything runs, as
 `gru-tf2-addition` does by default.
 
     python -m proof.benchmarks.full_job legacy 5000
-    python -m proof.benchmarks.full_job tf2 5000 0   # TF2 with TensorFlow's threads
+    python -m proof.benchmarks.full_job tf2 5000 0   # TensorFlow's threads
 
 prints one JSON line: the job, its epochs, its threads, its own
 `wall_time_s` (training and the query, as the job reports it; not the

@@ -18,7 +18,9 @@ import statistics
 import numpy as np
 import tensorflow as tf
 
+from gru_common import files
 from gru_common import plotting
+from gru_common import tables
 from proof import report as report_lib
 from proof.benchmarks import full_job as full_job_lib
 from proof.benchmarks import implementations as impl
@@ -159,19 +161,20 @@ def targets_met(ratio_values):
 
 
 def format_table(figures):
-  lines = [f"{'workload':12} {'implementation':16} {'ms/step':>10} "
-           f"{'seq/s':>10} {'vs legacy':>9} {'vs keras':>8} {'vs floor':>8} "
-           f"{'peak MiB':>8}"]
+  rows = []
   for f in figures:
-    cells = []
+    ratios = []
     for ref in ("legacy", "keras", "floor"):
       other = by(figures, f.workload, ref)
-      cells.append(f"{f.seconds / other.seconds:.2f}x" if other else "-")
+      ratios.append(f"{f.seconds / other.seconds:.2f}x" if other else "-")
     peak = f"{f.peak_mib:.0f}" if f.peak_mib is not None else "-"
-    lines.append(f"{f.workload:12} {f.implementation:16} "
-                 f"{f.seconds * 1e3:10.3f} {f.sequences_per_second:10.0f} "
-                 f"{cells[0]:>9} {cells[1]:>8} {cells[2]:>8} {peak:>8}")
-  return lines
+    rows.append([f.workload, f.implementation, f"{f.seconds * 1e3:.3f}",
+                 f"{f.sequences_per_second:.0f}", *ratios, peak])
+  return tables.format_table(
+      [("workload", "<", 12), ("implementation", "<", 16),
+       ("ms/step", ">", 10), ("seq/s", ">", 10), ("vs legacy", ">", 9),
+       ("vs keras", ">", 8), ("vs floor", ">", 8), ("peak MiB", ">", 8)],
+      rows)
 
 
 def plot(figures, path):
@@ -236,9 +239,8 @@ def run(output_dir, workloads=tuple(impl.WORKLOADS), full_job_epochs=5000,
       "table": format_table(figures),
   }
   path = os.path.join(output_dir, JSON_NAME)
-  with open(path + ".tmp", "w", encoding="utf-8") as f:
+  with files.replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
     json.dump(payload, f, indent=2)
-  os.replace(path + ".tmp", path)
   payload["json_path"] = path
   payload["plot_path"] = plot(figures, os.path.join(output_dir, PLOT_NAME))
   return payload

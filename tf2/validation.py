@@ -1,4 +1,5 @@
-"""Argument checks shared by the TF2 layers: errors that name the argument.
+"""Argument checks of the TF2 layers (and the legacy ports' sequence
+lengths): errors that name the argument.
 
 What is known when a layer is called (dtypes, static shapes, constant
 lengths) is checked then, with a ValueError. What is known only when a
@@ -37,43 +38,58 @@ def check_time_steps(owner, sequences):
     return tf.identity(sequences)
 
 
-def check_sequence_lengths(lengths, sequences):
+def check_sequence_lengths(lengths, sequences, name="sequence_lengths",
+                           sequences_name="sequences"):
   """`lengths` as an integer [batch] tensor with values in [0, time].
 
   Args:
-    lengths: the `sequence_lengths` argument.
+    lengths: per-row lengths (a list, array or tensor).
     sequences: the [batch, time, features] tensor they describe.
+    name: the lengths' argument name, for errors.
+    sequences_name: the sequences' argument name, for errors.
 
   Returns:
     The lengths, guarded by run-time assertions where the checks need
-    values or sizes known only then.
+    values or sizes known only then (under `tf.function`, or fed to a TF1
+    placeholder).
   """
-  lengths = tf.convert_to_tensor(lengths)
+  try:
+    lengths = tf.convert_to_tensor(lengths)
+  except (TypeError, ValueError) as e:
+    raise ValueError(f"`{name}` must be a [batch] vector of integers, got "
+                     f"{lengths!r}.") from e
   if not lengths.dtype.is_integer:
-    raise ValueError(f"`sequence_lengths` must hold integers, got dtype "
+    raise ValueError(f"`{name}` must hold integers, got dtype "
                      f"{lengths.dtype.name}.")
-  if lengths.shape.rank != 1 or not lengths.shape.is_compatible_with(
-      sequences.shape[:1]):
-    raise ValueError(f"`sequence_lengths` must be a [batch] vector "
-                     f"({sequences.shape[0]}), got shape {lengths.shape}.")
+  batch = sequences.shape[0] if sequences.shape.rank is not None else None
+  time = sequences.shape[1] if sequences.shape.rank is not None else None
+  if (lengths.shape.rank is not None and lengths.shape.rank != 1) or (
+      lengths.shape.rank == 1 and batch is not None
+      and lengths.shape[0] not in (None, batch)):
+    raise ValueError(f"`{name}` must be a [batch] vector, one length per row "
+                     f"of `{sequences_name}` ({batch}), got shape "
+                     f"{lengths.shape}.")
   static = tf.get_static_value(lengths)
-  if static is not None and sequences.shape[1] is not None:
-    if static.size and (static.min() < 0 or
-                        static.max() > sequences.shape[1]):
-      raise ValueError(f"`sequence_lengths` must lie in [0, "
-                       f"{sequences.shape[1]}], got {static.tolist()}.")
-    if lengths.shape[0] is not None and sequences.shape[0] is not None:
-      return lengths
+  if static is not None and static.size:
+    low, high = int(static.min()), int(static.max())
+    if low < 0 or (time is not None and high > time):
+      raise ValueError(f"`{name}` must lie in [0, {time}] (the time axis of "
+                       f"`{sequences_name}`), got {static.tolist()}.")
+  if (static is not None and time is not None and batch is not None
+      and lengths.shape.rank == 1):
+    return lengths
   checks = [
+      tf.debugging.assert_rank(lengths, 1,
+                               message=f"`{name}` must be a [batch] vector"),
       tf.debugging.assert_equal(
           tf.shape(lengths)[0], tf.shape(sequences)[0],
-          message="`sequence_lengths` must have one length per row of "
-          "`sequences`"),
+          message=f"`{name}` must have one length per row of "
+          f"`{sequences_name}`"),
       tf.debugging.assert_non_negative(
-          lengths, message="`sequence_lengths` must be >= 0"),
+          lengths, message=f"`{name}` must be >= 0"),
       tf.debugging.assert_less_equal(
           lengths, tf.shape(sequences, out_type=lengths.dtype)[1],
-          message="`sequence_lengths` must be <= the time axis"),
+          message=f"`{name}` must be <= the time axis of `{sequences_name}`"),
   ]
   with tf.control_dependencies(checks):
     return tf.identity(lengths)

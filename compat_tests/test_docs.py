@@ -1,0 +1,26 @@
+"""The Examples in the public layers' and converter functions' docstrings
+run, and print what they say."""
+
+import doctest
+
+import pytest
+
+from migration import convert
+from migration import live
+from migration import tf1_checkpoint
+from tf2 import legacy_semantics
+from tf2 import loop_gru
+from tf2 import optimizers
+from tf2 import per_sequence_dense
+from tf2 import scan_gru
+
+MODULES = [scan_gru, loop_gru, per_sequence_dense, legacy_semantics,
+           optimizers, convert, tf1_checkpoint, live]
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_docstring_examples(module):
+  result = doctest.testmod(module, optionflags=doctest.ELLIPSIS |
+                           doctest.NORMALIZE_WHITESPACE)
+  assert result.attempted > 0, f"{module.__name__} has no Example"
+  assert result.failed == 0
