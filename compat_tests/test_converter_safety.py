@@ -295,7 +295,7 @@ MUTATIONS = [
     ("pooling", "loop_classifier_keras",
      edit("mean_over_time", keepdims=True), "mean_over_time: keepdims=True"),
     ("zero_inputs", "scan_addition_keras", zero_input_gru,
-     "input_dim must be an integer >= 1"),
+     "`input_dim` must be an integer >= 1, got 0."),
 ]
 
 

@@ -8,9 +8,12 @@ Writes benchmark.json (with `ratios` and their targets) and benchmark.png
 into --output_dir. A benchmark, not a test: it prints what it measured and
 exits 0.
 
-  gru-benchmark --output_dir=runs/benchmark            # ~13 minutes
+  gru-benchmark --output_dir=runs/benchmark \\
+      --results_file=proof/benchmarks/RESULTS.md    # the record
   gru-benchmark --workloads=scale_train --full_job_epochs=0
 """
+
+import datetime
 
 from absl import app
 from absl import flags
@@ -29,10 +32,10 @@ _FULL_JOB_REPEATS = flags.DEFINE_integer(
 _SMALL = flags.DEFINE_bool("small", False, "Tiny shapes (a smoke test).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "runs/benchmark",
                                   "Folder for benchmark.json and .png.")
-
-
-def _seconds(values):
-  return ", ".join(f"{v:.1f}" for v in values)
+_RESULTS_FILE = flags.DEFINE_string(
+    "results_file", None, "Also regenerate this results file (Markdown) "
+    "from the run: proof/benchmarks/RESULTS.md is the record the docs "
+    "cite.")
 
 
 def main(argv):
@@ -48,25 +51,13 @@ def main(argv):
   payload = run_lib.run(_OUTPUT_DIR.value, tuple(_WORKLOADS.value),
                         _FULL_JOB_EPOCHS.value, small=_SMALL.value,
                         full_job_repeats=_FULL_JOB_REPEATS.value)
-  for line in payload["table"]:
+  for line in run_lib.summary_lines(payload):
     print(line)
-  job = payload["full_seed_job"]
-  if job:
-    legacy_runs, tf2_runs = (_seconds(job["legacy_runs_s"]),
-                             _seconds(job["tf2_runs_s"]))
-    print(f"full seed job ({job['epochs']} epochs, median of "
-          f"{job['repeats']}, each in its own process): legacy "
-          f"{job['legacy_s']:.1f} s ({legacy_runs}; answers "
-          f"{job['legacy_answers']}), TF2 {job['tf2_s']:.1f} s ({tf2_runs}; "
-          f"answers {job['tf2_answers']})")
-  speed = payload["machine_speed"]
-  print(f"machine speed (pure-Python yardstick, lower is faster): "
-        f"{speed['before']['median_s']:.3f} s before, "
-        f"{speed['after']['median_s']:.3f} s after")
-  for name, t in payload["targets"].items():
-    sign = "<=" if t["lower_is_better"] else ">="
-    print(f"{name:28} {t['value']:.3f}  target {sign} {t['target']}  "
-          f"{'met' if t['met'] else 'NOT met'}")
+  if _RESULTS_FILE.value:
+    when = datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M UTC")
+    written = run_lib.write_results(payload, _RESULTS_FILE.value, when)
+    print(f"# wrote {written}")
   print(f"# wrote {payload['json_path']} and {payload['plot_path']}")
   return 0
 

@@ -5,9 +5,9 @@ TensorFlow 2.21 builds `tf.while_loop`, `tf.scan`, `tf.map_fn` and
 told otherwise. The sources were written for TF1's own control flow (Enter /
 Exit / Switch / Merge frames, stack-based gradients), which is also what makes
 the legacy jobs fast enough: a training step of the addition job executes
-about 8,500 ops (mostly `map_fn`'s 100 iterations, forward and backward), and
-on 2 cores the TF1 loops with a single-threaded session run them about 1.5x
-faster than v2 loops with the default thread pools. Both build the same
+about 8,500 ops (mostly `map_fn`'s 100 iterations, forward and backward),
+which the TF1 loops with a single-threaded session run faster than v2 loops
+with the default thread pools. Both build the same
 arithmetic: outputs and gradients are bitwise identical either way (the
 equivalence tests check legacy against TF2 through this path).
 

@@ -52,13 +52,9 @@ def to_keras(state, target=mapping.TF2):
   `model.save` keeps the optimizer state in the .keras file.
   Example:
 
-  >>> import os, tempfile
-  >>> import numpy as np
-  >>> from migration import spec, tf1_checkpoint
-  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
-  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
-  >>> state = tf1_checkpoint.LegacyState(s, values)
-  >>> model, optimizer = to_keras(state, "keras")   # no Adam state: None
+  >>> from migration import tf1_checkpoint
+  >>> state = tf1_checkpoint.LegacyState.example()    # no Adam state
+  >>> model, optimizer = to_keras(state, "keras")
   >>> [layer.name for layer in model.layers], optimizer
   (['input', 'gru'], None)
   """
@@ -82,16 +78,12 @@ def from_keras(model, optimizer=None, family=None):
       model `models.build` makes from the same weights).
   Example:
 
-  >>> import os, tempfile
   >>> import numpy as np
-  >>> from migration import spec, tf1_checkpoint
-  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
-  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
-  >>> state = tf1_checkpoint.LegacyState(s, values)
-  >>> model, _ = to_keras(state, "tf2")
-  >>> back = from_keras(model)
-  >>> back.spec == s and all(np.array_equal(back.values[n], values[n])
-  ...                        for n in values)
+  >>> from migration import tf1_checkpoint
+  >>> state = tf1_checkpoint.LegacyState.example()
+  >>> back = from_keras(to_keras(state, "tf2")[0])
+  >>> back.spec == state.spec and all(
+  ...     np.array_equal(back.values[n], v) for n, v in state.values.items())
   True
   """
   return _from_keras(model, optimizer, family)[0]
@@ -134,16 +126,9 @@ def tf1_to_keras_file(input_prefix, output_path, target=mapping.TF2,
 
   Example:
 
-  >>> import os, tempfile
-  >>> import numpy as np
-  >>> from migration import spec, tf1_checkpoint
-  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
-  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
-  >>> state = tf1_checkpoint.LegacyState(s, values)
-  >>> folder = tempfile.mkdtemp()
-  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
-  >>> _, model = tf1_to_keras_file(prefix, os.path.join(folder, "m.keras"),
-  ...                              target="keras")
+  >>> from migration import tf1_checkpoint
+  >>> prefix = tf1_checkpoint.LegacyState.example().write_example()
+  >>> _, model = tf1_to_keras_file(prefix, prefix + ".keras", target="keras")
   >>> type(model.get_layer("gru")).__name__
   'GRU'
   """
@@ -158,18 +143,11 @@ def tf1_to_tf2_checkpoint(input_prefix, output_prefix, target=mapping.TF2,
 
   Example:
 
-  >>> import os, tempfile
-  >>> import numpy as np
-  >>> from migration import spec, tf1_checkpoint
-  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
-  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
-  >>> state = tf1_checkpoint.LegacyState(s, values)
-  >>> folder = tempfile.mkdtemp()
-  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
-  >>> _ = tf1_to_tf2_checkpoint(prefix, os.path.join(folder, "tf2"))
-  >>> sorted(os.listdir(folder))
-  ['model.ckpt.data-00000-of-00001', 'model.ckpt.index',
-   'tf2.data-00000-of-00001', 'tf2.index']
+  >>> from migration import tf1_checkpoint
+  >>> prefix = tf1_checkpoint.LegacyState.example().write_example()
+  >>> _ = tf1_to_tf2_checkpoint(prefix, prefix + "_tf2")
+  >>> files.checkpoint_exists(prefix + "_tf2")
+  True
   """
   report = convert_path(input_prefix, output_prefix, target,
                         overwrite=overwrite, to_keras_file=False)
@@ -182,17 +160,10 @@ def keras_file_to_tf1(input_path, output_prefix, overwrite=False,
 
   Example:
 
-  >>> import os, tempfile
-  >>> import numpy as np
-  >>> from migration import spec, tf1_checkpoint
-  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
-  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
-  >>> state = tf1_checkpoint.LegacyState(s, values)
-  >>> folder = tempfile.mkdtemp()
-  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
-  >>> path = os.path.join(folder, "m.keras")
-  >>> _ = tf1_to_keras_file(prefix, path)
-  >>> state, _ = keras_file_to_tf1(path, os.path.join(folder, "back", "m"))
+  >>> from migration import tf1_checkpoint
+  >>> prefix = tf1_checkpoint.LegacyState.example().write_example()
+  >>> _ = tf1_to_keras_file(prefix, prefix + ".keras")
+  >>> state, _ = keras_file_to_tf1(prefix + ".keras", prefix + "_back")
   >>> state.spec.describe()
   'Data Blogger GRU: 4 units, 2 inputs, float64'
   """
@@ -280,16 +251,11 @@ def verify_outputs(state, model, target, x=None, prefix=None):
     A list of `OutputCheck`, one per output ("gru", and "head" if any).
   Example:
 
-  >>> import os, tempfile
-  >>> import numpy as np
-  >>> from migration import spec, tf1_checkpoint
-  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
-  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
-  >>> state = tf1_checkpoint.LegacyState(s, values)
-  >>> model, _ = to_keras(state, "tf2")
-  >>> [(c.name, c.comparison.bitwise) for c in verify_outputs(state, model,
-  ...                                                          "tf2")]
-  [('gru', True)]
+  >>> from migration import tf1_checkpoint
+  >>> state = tf1_checkpoint.LegacyState.example("loop")
+  >>> checks = verify_outputs(state, to_keras(state, "keras")[0], "keras")
+  >>> [(c.name, c.comparison.bitwise, c.ok) for c in checks]
+  [('gru', False, True)]
   """
   x = probe_inputs(state.spec) if x is None else x
   legacy = legacy_graph.build(state.spec)
@@ -367,23 +333,17 @@ def convert_path(input_path, output_path, target=mapping.TF2, family=None,
     A `Report`; `published` is False if verification failed.
   Example:
 
-  >>> import os, tempfile
-  >>> import numpy as np
-  >>> from migration import spec, tf1_checkpoint
-  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
-  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
-  >>> state = tf1_checkpoint.LegacyState(s, values)
-  >>> folder = tempfile.mkdtemp()
-  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
-  >>> report = convert_path(prefix, os.path.join(folder, "m.keras"),
-  ...                       target="keras", verify=True)
+  >>> from migration import tf1_checkpoint
+  >>> prefix = tf1_checkpoint.LegacyState.example().write_example()
+  >>> report = convert_path(prefix, prefix + ".keras", target="keras",
+  ...                       verify=True)
   >>> report.published, [c.ok for c in report.checks]
   (True, [True])
-  >>> convert_path(prefix, os.path.join(folder, "m.keras"))
+  >>> convert_path(prefix, prefix + ".keras")
   Traceback (most recent call last):
   ...
-  gru_common.files.OutputExistsError: output_path '.../m.keras':
-  '.../m.keras' exists; pass overwrite=True to replace it
+  gru_common.files.OutputExistsError: output_path '.../model.ckpt.keras':
+  '.../model.ckpt.keras' exists; pass overwrite=True to replace it
   """
   _check_choice("target", target, mapping.TARGETS)
   if family is not None:
@@ -492,15 +452,9 @@ def command(input_path, output_path, target=mapping.TF2, family=None,
     The exit status: 0 written, 1 refused or failed (nothing written).
   Example:
 
-  >>> import os, tempfile
-  >>> import numpy as np
-  >>> from migration import spec, tf1_checkpoint
-  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
-  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
-  >>> state = tf1_checkpoint.LegacyState(s, values)
-  >>> folder = tempfile.mkdtemp()
-  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
   >>> import sys
+  >>> from migration import tf1_checkpoint
+  >>> prefix = tf1_checkpoint.LegacyState.example().write_example()
   >>> command(prefix, prefix, stderr=sys.stdout)
   gru-convert-checkpoint: error: --output '.../model.ckpt': writing it would
   replace or remove '.../model.ckpt.index', which is the input

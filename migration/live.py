@@ -80,19 +80,16 @@ def keras_to_session(model, session, optimizer=None, family=None):
   Example:
 
   >>> import numpy as np, tensorflow as tf
-  >>> from migration import legacy_graph, spec
-  >>> s = spec.ModelSpec("loop", units=3, input_dim=2, dtype="float32")
-  >>> legacy = legacy_graph.build(s, seed=0)
-  >>> with legacy.graph.as_default():
-  ...   init = tf.compat.v1.global_variables_initializer()
-  >>> session = tf.compat.v1.Session(graph=legacy.graph)
-  >>> session.run(init)
-  >>> model, _ = session_to_keras(session)
-  >>> before = session.run(legacy.variables)
-  >>> session.run(init)                                # new random weights
-  >>> _ = keras_to_session(model, session)             # the model's again
-  >>> after = session.run(legacy.variables)
-  >>> all(np.array_equal(before[n], after[n]) for n in before)
+  >>> from migration import convert, legacy_graph, tf1_checkpoint
+  >>> state = tf1_checkpoint.LegacyState.example("loop")
+  >>> model, _ = convert.to_keras(state)
+  >>> graph = legacy_graph.build(state.spec)
+  >>> with graph.graph.as_default():
+  ...   session = tf.compat.v1.Session()
+  ...   session.run(tf.compat.v1.global_variables_initializer())
+  >>> _ = keras_to_session(model, session)
+  >>> written = session_state(session).values
+  >>> all(np.array_equal(written[n], state.values[n]) for n in written)
   True
   """
   state = _eagerly(convert.from_keras, model, optimizer, family)

@@ -25,6 +25,7 @@ import dataclasses
 
 import numpy as np
 
+from gru_common import checks
 from gru_common import names
 
 SCAN = "scan"     # the Data Blogger GRU (legacy/scan_gru.py)
@@ -78,9 +79,11 @@ class ModelSpec:
     if self.head is not None:
       sizes["head_units"] = self.head_units
     for name, value in sizes.items():
-      if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise SpecError(f"{name} must be an integer >= 1 (the legacy graphs "
-                        f"have no empty layers), got {value!r}")
+      try:
+        checks.integer(name, value)
+      except ValueError as e:
+        raise SpecError(f"{e} (The legacy graphs have no empty layers.)"
+                        ) from None
     if self.dtype not in FLOAT_DTYPES:
       raise SpecError(f"dtype must be one of {FLOAT_DTYPES} (the legacy "
                       f"graphs' dtypes), got {self.dtype!r}")

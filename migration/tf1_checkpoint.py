@@ -8,6 +8,7 @@ result with a plain `Saver`.
 
 import dataclasses
 import os
+import tempfile
 
 import numpy as np
 import tensorflow as tf
@@ -36,6 +37,21 @@ class LegacyState:
     if self.adam is not None:
       out.update(self.adam.to_variables())
     return out
+
+  @classmethod
+  def example(cls, family=spec_lib.SCAN, value=0.1):
+    """A small state of `family` (4 units, 2 inputs; the Data Blogger GRU in
+    float64, the tutorial GRU in float32), every weight `value`: for the
+    Examples here and for trying the converter."""
+    dtype = "float64" if family == spec_lib.SCAN else "float32"
+    spec = spec_lib.ModelSpec(family, units=4, input_dim=2, dtype=dtype)
+    return cls(spec, {n: np.full(shape, value, dtype)
+                      for n, shape in spec.shapes().items()})
+
+  def write_example(self):
+    """Writes this state as `model.ckpt` in a new temporary folder; returns
+    the prefix (for the Examples, and for trying the converter)."""
+    return write(self, os.path.join(tempfile.mkdtemp(), "model.ckpt"))
 
   @classmethod
   def from_variables(cls, values):
@@ -72,14 +88,9 @@ def resolve(input_path, argument="input_path"):
     files.PathError: a replacement of it was interrupted.
   Example:
 
-  >>> import os, tempfile
-  >>> import numpy as np
-  >>> from migration import spec, tf1_checkpoint
-  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
-  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
-  >>> state = tf1_checkpoint.LegacyState(s, values)
-  >>> folder = tempfile.mkdtemp()
-  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
+  >>> import os
+  >>> prefix = LegacyState.example().write_example()
+  >>> folder = os.path.dirname(prefix)
   >>> found, read_files = resolve(prefix)
   >>> found == prefix, [os.path.basename(f) for f in read_files]
   (True, ['model.ckpt.index', 'model.ckpt.data-00000-of-00001'])
@@ -121,14 +132,9 @@ def read(prefix):
     spec.SpecError: not one of the legacy models.
   Example:
 
-  >>> import os, tempfile
-  >>> import numpy as np
-  >>> from migration import spec, tf1_checkpoint
-  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
-  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
-  >>> state = tf1_checkpoint.LegacyState(s, values)
-  >>> folder = tempfile.mkdtemp()
-  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
+  >>> import os
+  >>> prefix = LegacyState.example().write_example()
+  >>> folder = os.path.dirname(prefix)
   >>> read(folder).spec.describe()   # a folder: no `checkpoint` file
   Traceback (most recent call last):
   ...
@@ -179,14 +185,9 @@ def write(state, prefix, overwrite=False, inputs=(), log=None):
     `prefix`.
   Example:
 
-  >>> import os, tempfile
-  >>> import numpy as np
-  >>> from migration import spec, tf1_checkpoint
-  >>> s = spec.ModelSpec("scan", units=4, input_dim=2, dtype="float64")
-  >>> values = {n: np.full(shape, 0.1) for n, shape in s.shapes().items()}
-  >>> state = tf1_checkpoint.LegacyState(s, values)
-  >>> folder = tempfile.mkdtemp()
-  >>> prefix = tf1_checkpoint.write(state, os.path.join(folder, "model.ckpt"))
+  >>> import os
+  >>> prefix = LegacyState.example().write_example()
+  >>> folder = os.path.dirname(prefix)
   >>> sorted(os.listdir(folder))
   ['model.ckpt.data-00000-of-00001', 'model.ckpt.index']
   """

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from gru_common import files
+from gru_common import job_configs
 from gru_common import plotting
 from legacy import addition_job as legacy_addition
 from migration import convert
@@ -89,14 +90,14 @@ def scan_report(epochs=5000, resume=(100, 100), log=print):
     report.rows += _prefixed(case, equivalence.forward_and_gradients(case))
   if epochs:
     rows, report.curves, report.timings = equivalence.training(
-        legacy_addition.Config(epochs=epochs), log=log)
+        job_configs.AdditionConfig(epochs=epochs), log=log)
     report.rows += rows
   if resume:
     report.rows += equivalence.resumption(*resume, log=log)
   log("conversions of a trained addition model")
   with tempfile.TemporaryDirectory() as folder:
     trained = legacy_addition.train(
-        legacy_addition.Config(epochs=min(epochs or 200, 200)),
+        job_configs.AdditionConfig(epochs=min(epochs or 200, 200)),
         output_dir=folder, log=lambda _: None)
     state = tf1_checkpoint.read(trained.checkpoint_prefix)
   report.rows += conversion_rows(state, "trained addition model (Adam state)")

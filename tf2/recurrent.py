@@ -12,8 +12,8 @@ within `proof/tolerances.XLA`.
 
 There is deliberately no "fused" variant (all time steps' inputs projected
 in one matmul before the loop, the gates' matmuls concatenated): on CPU it
-measured up to 2x slower to train, its column slices and their gradients
-costing more than the matmul launches it saves (`gru-benchmark`'s
+measured slower to train, its column slices and their gradients costing
+more than the matmul launches it saves (`gru-benchmark`'s
 `fused_experiment` row keeps the measurement reproducible).
 
 Masking follows Keras exactly: at a masked step the state is carried over

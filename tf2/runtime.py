@@ -7,11 +7,10 @@ cannot change. The legacy jobs pick theirs with `legacy.runtime
 anything.
 
 The addition job's ops are tiny (16-unit float64 matmuls over 100
-sequences), so handing them between threads costs more than it saves: on 2
-cores one intra-op and one inter-op thread ran its full 5000-epoch job in a
-median 12.2 s against 14.7 s with TensorFlow's defaults (`python -m
-benchmarks.full_job tf2 5000 THREADS`, fresh processes, three alternating
-pairs; BUILD.md, Performance). That is why `gru-tf2-addition --threads`
+sequences), so handing them between threads costs more than it saves: one
+intra-op and one inter-op thread ran its full job faster than TensorFlow's
+defaults (`python -m proof.benchmarks.full_job tf2 5000 THREADS`; BUILD.md,
+Performance). That is why `gru-tf2-addition --threads`
 defaults to 1 (`job_configs.ADDITION_THREADS`), as the legacy job's Session
 does. Threads change where the job's ops run, not what they compute: the
 script's tests check its trained weights, on both paths, bit for bit against

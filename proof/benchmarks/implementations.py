@@ -38,6 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from gru_common import addition_data
+from gru_common import job_configs
 from legacy import addition_job as legacy_addition
 from legacy import loop_gru
 from legacy import runtime
@@ -140,7 +141,7 @@ def _legacy(name, workload):
   with graph.as_default(), runtime.tf1_control_flow():
     _v1.set_random_seed(0)
     if workload.key.startswith("seed"):
-      config = legacy_addition.Config(num_bits=workload.time,
+      config = job_configs.AdditionConfig(num_bits=workload.time,
                                       batch_size=workload.batch,
                                       hidden_size=workload.units,
                                       input_dimensions=workload.input_dim)

@@ -78,8 +78,8 @@ def start_tf2_runtime():
   TensorFlow sizes its process-wide CPU thread pools from the first runtime
   a process creates. Were that the seed workload's legacy Session (one
   thread, as the legacy job configures it), every later step in the process
-  would share its one intra-op thread: measured on the 2-core CI machine,
-  TF2 under XLA then ran scale inference ~1.8x slower. Created first, the
+  would share its one intra-op thread, and TF2 under XLA would run scale
+  inference slower (BUILD.md, Performance). Created first, the
   eager context gives every step TensorFlow's default pools, the ones a TF2
   program has. (The legacy steps then run on them too; the full legacy job
   runs in a process of its own, on its own one thread.)
@@ -244,3 +244,61 @@ def run(output_dir, workloads=tuple(impl.WORKLOADS), full_job_epochs=5000,
   payload["json_path"] = path
   payload["plot_path"] = plot(figures, os.path.join(output_dir, PLOT_NAME))
   return payload
+
+
+def summary_lines(payload):
+  """What `gru-benchmark` prints: the table, the full seed job, the
+  machine's speed and each target."""
+  lines = list(payload["table"])
+  job = payload["full_seed_job"]
+  if job:
+    runs = {k: ", ".join(f"{v:.1f}" for v in job[f"{k}_runs_s"])
+            for k in ("legacy", "tf2")}
+    lines.append(
+        f"full seed job ({job['epochs']} epochs, median of {job['repeats']}, "
+        f"each in its own process): legacy {job['legacy_s']:.1f} s "
+        f"({runs['legacy']}; answers {job['legacy_answers']}), TF2 "
+        f"{job['tf2_s']:.1f} s ({runs['tf2']}; answers "
+        f"{job['tf2_answers']})")
+  speed = payload["machine_speed"]
+  lines.append(f"machine speed (pure-Python yardstick, lower is faster): "
+               f"{speed['before']['median_s']:.3f} s before, "
+               f"{speed['after']['median_s']:.3f} s after")
+  for name, t in payload["targets"].items():
+    sign = "<=" if t["lower_is_better"] else ">="
+    lines.append(f"{name:28} {t['value']:.3f}  target {sign} {t['target']}  "
+                 f"{'met' if t['met'] else 'NOT met'}")
+  return lines
+
+
+def write_results(payload, path, when):
+  """Regenerates the results file at `path` from one run's payload.
+
+  The file is the measurement record the docs cite: each run replaces it
+  (earlier runs are in its version history).
+  """
+  m = payload["machine"]
+  settings = payload["settings"]
+  text = "\n".join([
+      "# Benchmark results",
+      "",
+      "Written by `gru-benchmark --results_file=...`",
+      "(`proof/benchmarks/run.py`); each run replaces this file, and earlier",
+      "runs are in its version history. Method and targets: BUILD.md,",
+      "Performance.",
+      "",
+      f"- run: {when}",
+      f"- machine: {m['cpu']}, {m['cores']} cores, {m['platform']}",
+      f"- versions: Python {m['python']}, TensorFlow {m['tensorflow']}, "
+      f"Keras {m['keras']}, NumPy {m['numpy']}",
+      f"- settings: workloads {sorted(settings['workloads'])}, full seed "
+      f"job {settings['full_job_epochs']} epochs x "
+      f"{settings['full_job_repeats']}, small={settings['small']}",
+      "",
+      "```text",
+      *summary_lines(payload),
+      "```",
+      ""])
+  with files.replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+    f.write(text)
+  return path
