@@ -6,6 +6,7 @@ import os
 import pytest
 
 from gru_common import job_configs
+from proof import benchmarks
 from proof.benchmarks import full_job
 from proof.benchmarks import implementations as impl
 from proof.benchmarks import measure
@@ -119,3 +120,7 @@ def test_full_job_runs_in_a_process_of_its_own():
   assert result["job"] == "tf2" and result["epochs"] == 2
   assert result["threads"] == job_configs.ADDITION_THREADS
   assert isinstance(result["answer"], int) and result["wall_time_s"] > 0
+
+
+def test_the_commands_workload_names_are_the_harness_workloads():
+  assert tuple(impl.WORKLOADS) == benchmarks.WORKLOAD_NAMES

@@ -19,9 +19,10 @@ from absl import app
 from absl import flags
 
 import gru_commands
+from proof import benchmarks
 
 _WORKLOADS = flags.DEFINE_list(
-    "workloads", ["seed_train", "scale_train", "scale_infer", "long_infer"],
+    "workloads", list(benchmarks.WORKLOAD_NAMES),
     "Workloads to run (proof/benchmarks/implementations.py).")
 _FULL_JOB_EPOCHS = flags.DEFINE_integer(
     "full_job_epochs", 5000, "Epochs of the full seed-job comparison (0 "

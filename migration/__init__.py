@@ -1,2 +1,4 @@
-"""The migration layer: exact weight and checkpoint conversion, and the
-tools that prove two models compute the same thing."""
+"""Conversion between the legacy (TF1) models and Keras: detection
+(`spec`), the mapping tables (`mapping`), the Keras models (`models`),
+optimizer state, TF1 checkpoints, conversions with `--verify` (`convert`)
+and live Session transfer (`live`)."""
