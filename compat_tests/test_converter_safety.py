@@ -41,10 +41,6 @@ SPECS = legacy_checkpoints.SPECS
 ERROR = f"{convert.COMMAND}: error: "
 
 
-def input_files(prefix):
-  return files.checkpoint_files(prefix)
-
-
 def run_command(input_path, output_path, **kwargs):
   """(status, stdout, stderr) of the command, run in this process."""
   out, err = io.StringIO(), io.StringIO()
@@ -118,10 +114,10 @@ class TestInputsAreSacred:
       output = str(tmp_path / "other" / "model.ckpt")
       make = os.link if alias == "hard_link" else os.symlink
       make(prefix + ".index", output + ".index")
-    before = legacy_checkpoints.digest(input_files(prefix))
+    before = legacy_checkpoints.digest(files.checkpoint_files(prefix))
     with pytest.raises(files.PathError, match="never touches its input"):
       convert.convert_path(prefix, output, overwrite=True)
-    assert legacy_checkpoints.digest(input_files(prefix)) == before
+    assert legacy_checkpoints.digest(files.checkpoint_files(prefix)) == before
 
   def test_a_keras_input_behind_the_output_is_caught(self, keras_files,
                                                      tmp_path):

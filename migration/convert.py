@@ -50,6 +50,7 @@ def to_keras(state, target=mapping.TF2):
 
   The model is compiled with the optimizer when there is one, so
   `model.save` keeps the optimizer state in the .keras file.
+
   Example:
 
   >>> from migration import tf1_checkpoint
@@ -76,6 +77,7 @@ def from_keras(model, optimizer=None, family=None):
     MappingError: the model computes something else than the legacy graph
       (a layer or config field that differs, or different outputs than the
       model `models.build` makes from the same weights).
+
   Example:
 
   >>> import numpy as np
@@ -249,6 +251,7 @@ def verify_outputs(state, model, target, x=None, prefix=None):
 
   Returns:
     A list of `OutputCheck`, one per output ("gru", and "head" if any).
+
   Example:
 
   >>> from migration import tf1_checkpoint
@@ -331,6 +334,7 @@ def convert_path(input_path, output_path, target=mapping.TF2, family=None,
 
   Returns:
     A `Report`; `published` is False if verification failed.
+
   Example:
 
   >>> from migration import tf1_checkpoint
@@ -450,6 +454,7 @@ def command(input_path, output_path, target=mapping.TF2, family=None,
 
   Returns:
     The exit status: 0 written, 1 refused or failed (nothing written).
+
   Example:
 
   >>> import sys

@@ -77,6 +77,7 @@ def keras_to_session(model, session, optimizer=None, family=None):
   Every model variable (and, with an optimizer, every Adam variable) of the
   legacy graph must exist and be written; the state's model must match the
   graph's (same names, shapes and dtypes).
+
   Example:
 
   >>> import numpy as np, tensorflow as tf

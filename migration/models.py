@@ -299,9 +299,8 @@ def _check_wiring(model):
       raise mapping.MappingError(
           f"{layer['name']}: reads {_sources(nodes)}, but in the legacy "
           f"graph it reads only {previous['name']!r}, once")
-  outputs = _sources([{"class_name": "__keras_tensor__",
-                       "config": {"keras_history": o}}
-                      for o in _flat_histories(config.get("output_layers"))])
+  outputs = [history[0] for history in
+             _flat_histories(config.get("output_layers"))]
   if outputs != [layers[-1]["name"]]:
     raise mapping.MappingError(
         f"model {model.name!r} outputs {outputs}, but the legacy graph's "

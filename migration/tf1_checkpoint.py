@@ -86,6 +86,7 @@ def resolve(input_path, argument="input_path"):
   Raises:
     FileNotFoundError: no checkpoint there.
     files.PathError: a replacement of it was interrupted.
+
   Example:
 
   >>> import os
@@ -130,6 +131,7 @@ def read(prefix):
     CheckpointError: unreadable, truncated or corrupted; a TF2 object-based
       checkpoint; NaN or Inf values.
     spec.SpecError: not one of the legacy models.
+
   Example:
 
   >>> import os
@@ -183,6 +185,7 @@ def write(state, prefix, overwrite=False, inputs=(), log=None):
 
   Returns:
     `prefix`.
+
   Example:
 
   >>> import os
