@@ -41,6 +41,7 @@ setuptools.setup(
             "gru-tf2-addition=gru_commands.tf2_addition:run",
             "gru-tf2-classifier=gru_commands.tf2_classifier:run",
             "gru-convert-checkpoint=gru_commands.convert_checkpoint:run",
+            "gru-inspect-checkpoint=gru_commands.inspect_checkpoint:run",
             "gru-demo=gru_commands.demo:run",
             "gru-verify-equivalence=gru_commands.verify_equivalence:run",
             "gru-benchmark=gru_commands.benchmark:run",

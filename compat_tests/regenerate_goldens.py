@@ -1,4 +1,6 @@
-"""Regenerates the golden legacy checkpoints in compat_tests/goldens/.
+"""Regenerates the golden checkpoints in compat_tests/goldens/: the legacy
+models with traceable values (`goldens`), and the TF1 programs users wrote
+around the seed GRUs (`tf1_programs`, in goldens/tf1_programs/).
 
 Run from a clone of the repository (the goldens are test data, not part of
 the installed project):
@@ -24,7 +26,8 @@ from gru_common import tensorflow_startup
 _WRITE = flags.DEFINE_bool("write", False, "Replace the committed goldens "
                            "(default: dry run).")
 _FOLDER = flags.DEFINE_string("folder", None, "Where the goldens live "
-                              "(default: compat_tests/goldens).")
+                              "(default: compat_tests/goldens); the TF1 "
+                              "programs' go in its tf1_programs/.")
 
 
 def _same(a, b):
@@ -42,23 +45,29 @@ def main(argv):
   # Imported after flag parsing: --help and flag errors stay instant.
   tensorflow_startup.import_tensorflow_quietly()
   from compat_tests import goldens  # pylint: disable=g-import-not-at-top
+  from compat_tests import tf1_programs  # pylint: disable=g-import-not-at-top
   folder = _FOLDER.value or goldens.FOLDER
+  sets = [(goldens, goldens.GOLDENS, folder),
+          (tf1_programs, tf1_programs.CASES,
+           os.path.join(folder, os.path.basename(tf1_programs.FOLDER)))]
   changed = 0
   with tempfile.TemporaryDirectory() as scratch:
-    for name in goldens.GOLDENS:
-      for file in goldens.write(name, scratch):
-        new = os.path.join(scratch, name, file)
-        old = os.path.join(folder, name, file)
-        status = ("new" if not os.path.exists(old) else
-                  "same" if _same(new, old) else "differs")
-        changed += status != "same"
-        print(f"{status:8} {os.path.join(name, file)}")
+    for module, names, committed in sets:
+      for name in names:
+        for file in module.write(name, scratch):
+          new = os.path.join(scratch, name, file)
+          old = os.path.join(committed, name, file)
+          status = ("new" if not os.path.exists(old) else
+                    "same" if _same(new, old) else "differs")
+          changed += status != "same"
+          print(f"{status:8} {os.path.relpath(old, folder)}")
   if not _WRITE.value:
     print(f"# dry run: {changed} file(s) would change; --write to rewrite")
     return 0
-  for name in goldens.GOLDENS:
-    goldens.write(name, folder)
-  print(f"# rewrote {len(goldens.GOLDENS)} goldens in {folder}")
+  for module, names, committed in sets:
+    for name in names:
+      module.write(name, committed)
+  print(f"# rewrote {sum(len(n) for _, n, _ in sets)} goldens in {folder}")
   return 0
 
 

@@ -6,6 +6,7 @@ import doctest
 import pytest
 
 from migration import convert
+from migration import inventory
 from migration import live
 from migration import tf1_checkpoint
 from tf2 import legacy_semantics
@@ -15,7 +16,7 @@ from tf2 import per_sequence_dense
 from tf2 import scan_gru
 
 MODULES = [scan_gru, loop_gru, per_sequence_dense, legacy_semantics,
-           optimizers, convert, tf1_checkpoint, live]
+           optimizers, convert, inventory, tf1_checkpoint, live]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)

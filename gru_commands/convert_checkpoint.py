@@ -13,6 +13,16 @@ The direction follows from --input:
                             the layer and field, unless the model computes
                             what the legacy graph computes
 
+A TF1 checkpoint may hold the seed GRUs under any variable scope, next to
+other layers, a global_step and an optimizer's slots
+(gru-inspect-checkpoint lists what it holds). One GRU converts at a time
+(--scope picks it); TF1 Adam state converts exactly, global_step into the
+optimizer's `iterations`. Anything that would be left behind is refused,
+named, unless --allow_unconverted (other variables) or
+--drop_optimizer_state (other optimizers' state) says to leave it; the
+summary lists what was. The converted model's name records the scopes, so
+converting it back writes the same names.
+
 --target picks the TF2 layers: `tf2` (this project's, bitwise equal to the
 legacy graph) or `keras` (stock keras.layers.GRU/Dense/Bidirectional only,
 loadable without this project). --verify runs source and converted model on
@@ -56,6 +66,23 @@ _VERIFY = flags.DEFINE_bool("verify", False, "Compare source and converted "
                             "otherwise).")
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing "
                                "output.")
+_SCOPE = flags.DEFINE_string(
+    "scope", None, "Which GRU (or BiGRU) of a TF1 checkpoint to convert, by "
+    "its variable scope ('' for the root); needed only when it holds "
+    "several (gru-inspect-checkpoint lists them). For a .keras input: write "
+    "the GRU and its head under this scope instead of the recorded one.")
+_ALLOW_UNCONVERTED = flags.DEFINE_bool(
+    "allow_unconverted", False, "Convert even though other variables of the "
+    "TF1 checkpoint (other layers, other GRUs, EMA shadows without "
+    "--use_ema) are left behind; the summary lists them.")
+_DROP_OPTIMIZER_STATE = flags.DEFINE_bool(
+    "drop_optimizer_state", False, "Convert the weights only: the optimizer "
+    "state (any TF1 optimizer's slots, Adam's beta powers, global_step) is "
+    "dropped and listed. Without it, state other than TF1 Adam's is "
+    "refused.")
+_USE_EMA = flags.DEFINE_bool(
+    "use_ema", False, "Convert the ExponentialMovingAverage shadows (the "
+    "averaged weights TF1 users usually served) instead of the raw weights.")
 
 
 def main(argv):
@@ -66,7 +93,10 @@ def main(argv):
   return convert.command(_INPUT.value, _OUTPUT.value, target=_TARGET.value,
                          family=_FAMILY.value, verify=_VERIFY.value,
                          overwrite=_OVERWRITE.value, stdout=sys.stdout,
-                         stderr=sys.stderr)
+                         stderr=sys.stderr, scope=_SCOPE.value,
+                         allow_unconverted=_ALLOW_UNCONVERTED.value,
+                         drop_optimizer_state=_DROP_OPTIMIZER_STATE.value,
+                         use_ema=_USE_EMA.value)
 
 
 def run():

@@ -19,6 +19,7 @@ leaves the output path as it was, and the input is never touched.
 """
 
 import dataclasses
+import json
 import os
 import re
 import signal
@@ -59,7 +60,7 @@ def to_keras(state, target=mapping.TF2):
   >>> [layer.name for layer in model.layers], optimizer
   (['input', 'gru'], None)
   """
-  model = models.build(state.spec, target)
+  model = models.build(state.spec, target, state.layout)
   places = mapping.placements(state.spec, model, target)
   mapping.to_model(state.values, places)
   optimizer = None
@@ -70,8 +71,11 @@ def to_keras(state, target=mapping.TF2):
   return model, optimizer
 
 
-def from_keras(model, optimizer=None, family=None):
+def from_keras(model, optimizer=None, family=None, scope=None):
   """The `LegacyState` of a Keras model (and optimizer) built like `models`.
+
+  Its variables are placed in the TF1 checkpoint where the model's name
+  says they came from (`models.layout_from_model`), or under `scope`.
 
   Raises:
     MappingError: the model computes something else than the legacy graph
@@ -88,12 +92,16 @@ def from_keras(model, optimizer=None, family=None):
   ...     np.array_equal(back.values[n], v) for n, v in state.values.items())
   True
   """
-  return _from_keras(model, optimizer, family)[0]
+  return _from_keras(model, optimizer, family, scope)[0]
 
 
-def _from_keras(model, optimizer, family):
+def _from_keras(model, optimizer, family, scope):
   """(LegacyState, target) of a Keras model; see `from_keras`."""
   spec, target = models.spec_from_model(model, family)
+  layout = models.layout_from_model(model)
+  if scope is not None:
+    layout = dataclasses.replace(layout, scope=scope.strip("/"),
+                                 head_scope=None)
   places = mapping.placements(spec, model, target)
   values = mapping.from_model(places)
   tf1_checkpoint.check_finite(values)
@@ -101,9 +109,16 @@ def _from_keras(model, optimizer, family):
   if optimizer is None and getattr(model, "optimizer", None) is not None:
     if model.optimizer.built:
       optimizer = model.optimizer
-  adam = (optimizer_state.from_optimizer(optimizer, places)
-          if optimizer is not None else None)
-  return tf1_checkpoint.LegacyState(spec, values, adam), target
+  adam = step = None
+  if optimizer is not None:
+    adam = optimizer_state.from_optimizer(optimizer, places)
+    step = int(optimizer.iterations.numpy())
+  else:
+    # No optimizer state: no slots, beta powers or step count to write.
+    layout = dataclasses.replace(layout, optimizer_scope="",
+                                 global_step=None)
+  return tf1_checkpoint.LegacyState(spec, values, adam, layout,
+                                    step), target
 
 
 def _check_same_outputs(model, spec, target, values):
@@ -263,7 +278,8 @@ def verify_outputs(state, model, target, x=None, prefix=None):
   x = probe_inputs(state.spec) if x is None else x
   legacy = legacy_graph.build(state.spec)
   legacy_out = legacy_graph.run(legacy, x, prefix=prefix,
-                                values=None if prefix else state.values)
+                                values=None if prefix else state.values,
+                                sources=sources(state))
   converted = model_outputs(model, state.spec, x)
   bound_kind = (tolerances.BITWISE if target == mapping.TF2 else
                 tolerances.STOCK_KERAS)
@@ -273,16 +289,37 @@ def verify_outputs(state, model, target, x=None, prefix=None):
           for name in legacy_out]
 
 
+def sources(state):
+  """{variable name: checkpoint name} the state was read from (or is
+  written to)."""
+  if state.plan is not None:
+    return state.plan.sources
+  return state.layout.variables(state.spec)
+
+
 def describe_spec(state):
+  """The summary's account of a state: the model, its scope, its optimizer
+  state, and (read from a checkpoint) what was not converted."""
   optimizer = "with TF1 Adam state" if state.adam is not None else (
       "without optimizer state")
-  return f"{state.spec.describe()}, {optimizer}"
+  if state.global_step is not None:
+    optimizer += f" (global_step {state.global_step})"
+  text = f"{state.spec.describe()}, scope {state.layout.scope!r}, {optimizer}"
+  plan = state.plan
+  if plan is not None:
+    if plan.averaged:
+      text += "; the weights are the EMA averages (the shadows)"
+    for what, found in (("dropped optimizer state", plan.dropped),
+                        ("left behind", plan.left_behind)):
+      if found:
+        text += f"\n  {what} ({len(found)}): {', '.join(found)}"
+  return text
 
 
-def read_tf2_checkpoint(prefix, spec, target=mapping.TF2):
+def read_tf2_checkpoint(prefix, state, target=mapping.TF2):
   """The model of a TF2 checkpoint `tf1_to_tf2_checkpoint` wrote for
-  `spec`, every model variable restored (optimizer state is not read)."""
-  model = models.build(spec, target)
+  `state`, every model variable restored (optimizer state is not read)."""
+  model = models.build(state.spec, target, state.layout)
   checkpoint = tf.train.Checkpoint(model=model)
   checkpoint.read(prefix).expect_partial().assert_existing_objects_matched()
   return model
@@ -312,7 +349,7 @@ def _check_choice(argument, value, choices):
 
 def convert_path(input_path, output_path, target=mapping.TF2, family=None,
                  verify=False, overwrite=False, log=None,
-                 to_keras_file=None):
+                 to_keras_file=None, **options):
   """One conversion, its direction from the paths (see the CLI's help).
 
   The output is written under a temporary name and published only when
@@ -331,6 +368,10 @@ def convert_path(input_path, output_path, target=mapping.TF2, family=None,
     to_keras_file: for a TF1 input, write a .keras file (True) or a TF2
       checkpoint (False); by default, a .keras file when `output_path` ends
       in .keras.
+    **options: for a TF1 input, which GRU and what may be left out:
+      `inventory.plan`'s scope, use_ema, drop_optimizer_state and
+      allow_unconverted. For a .keras input, `scope` places the GRU and its
+      head under that scope instead of the one the model's name records.
 
   Returns:
     A `Report`; `published` is False if verification failed.
@@ -350,6 +391,7 @@ def convert_path(input_path, output_path, target=mapping.TF2, family=None,
   '.../model.ckpt.keras' exists; pass overwrite=True to replace it
   """
   _check_choice("target", target, mapping.TARGETS)
+  options = {k: v for k, v in options.items() if v not in (None, False)}
   if family is not None:
     _check_choice("family", family, spec_lib.FAMILIES)
   input_path = os.fspath(input_path)
@@ -365,19 +407,25 @@ def convert_path(input_path, output_path, target=mapping.TF2, family=None,
       raise files.PathError("output_path", output_path, (
           "a .keras input converts to a TF1 checkpoint; give a checkpoint "
           "prefix, not a .keras file"))
+    unknown = sorted(set(options) - {"scope"})
+    if unknown:
+      raise ValueError(f"{', '.join(unknown)}: only for a TF1 checkpoint "
+                       "input; a .keras input holds one model and no TF1 "
+                       "optimizer or EMA state")
     return _keras_to_tf1(input_path, output_path, family, verify, overwrite,
-                         log)
+                         log, options.get("scope"))
   return _tf1_to_tf2(input_path, output_path, target, to_keras_file, verify,
-                     overwrite, log)
+                     overwrite, log, options)
 
 
-def _keras_to_tf1(input_path, output_path, family, verify, overwrite, log):
+def _keras_to_tf1(input_path, output_path, family, verify, overwrite, log,
+                  scope):
   if not os.path.isfile(input_path):
     raise FileNotFoundError(f"input_path: no such file: {input_path!r}")
   output = files.Output(output_path, is_checkpoint=True, overwrite=overwrite,
                         inputs=[input_path], log=log)
   model = load_keras_file(input_path)
-  state, target = _from_keras(model, None, family)
+  state, target = _from_keras(model, None, family, scope)
   report = Report(f"Wrote TF1 checkpoint {output_path} from {input_path}: "
                   f"{describe_spec(state)}", state, model)
   with output.stage() as tmp:
@@ -391,11 +439,11 @@ def _keras_to_tf1(input_path, output_path, family, verify, overwrite, log):
 
 
 def _tf1_to_tf2(input_path, output_path, target, to_keras_file, verify,
-                overwrite, log):
+                overwrite, log, options):
   prefix, read = tf1_checkpoint.resolve(input_path)
   output = files.Output(output_path, is_checkpoint=not to_keras_file,
                         overwrite=overwrite, inputs=read, log=log)
-  state = tf1_checkpoint.read(prefix)
+  state = tf1_checkpoint.read(prefix, **options)
   model, optimizer = to_keras(state, target)
   if to_keras_file:
     what = f"{output_path} ({target} layers)"
@@ -413,7 +461,7 @@ def _tf1_to_tf2(input_path, output_path, target, to_keras_file, verify,
       _write(lambda: tf.train.Checkpoint(**objects).write(tmp), output_path)
     if verify:
       written = (load_keras_file(tmp) if to_keras_file else
-                 read_tf2_checkpoint(tmp, state.spec, target))
+                 read_tf2_checkpoint(tmp, state, target))
       report.checks = verify_outputs(state, written, target, prefix=prefix)
     if report.ok:
       output.publish(tmp)
@@ -434,7 +482,10 @@ def _write(save, output_path):
 
 # Library argument -> command-line flag, for error messages.
 _FLAGS = {"input_path": "--input", "output_path": "--output",
-          "overwrite=True": "--overwrite"}
+          "overwrite=True": "--overwrite",
+          "allow_unconverted=True": "--allow_unconverted",
+          "drop_optimizer_state=True": "--drop_optimizer_state",
+          "use_ema=True": "--use_ema", "scope=": "--scope="}
 
 
 def _for_command_line(message):
@@ -444,7 +495,8 @@ def _for_command_line(message):
 
 
 def command(input_path, output_path, target=mapping.TF2, family=None,
-            verify=False, overwrite=False, stdout=None, stderr=None):
+            verify=False, overwrite=False, stdout=None, stderr=None,
+            **options):
   """gru-convert-checkpoint: one conversion, as the command reports it.
 
   Prints the summary (and the verification table) to `stdout`;
@@ -485,7 +537,7 @@ def command(input_path, output_path, target=mapping.TF2, family=None,
   try:
     report = convert_path(input_path, output_path, target=target,
                           family=family, verify=verify, overwrite=overwrite,
-                          log=note)
+                          log=note, **options)
   except ERRORS as e:
     return error(" ".join(str(e).split()))
   except KeyboardInterrupt:
@@ -524,3 +576,46 @@ def format_checks(checks):
         "yes" if c.comparison.bitwise else "no",
         f"{c.bound * c.comparison.scale:.1e}", "ok" if c.ok else "FAIL"]
        for c in checks])
+
+
+INSPECT_COMMAND = "gru-inspect-checkpoint"
+
+
+def inspect_command(input_path, as_json=False, stdout=None, stderr=None):
+  """gru-inspect-checkpoint: what a TF1 checkpoint holds, as text or JSON.
+
+  Reads the checkpoint's index only (`tf1_checkpoint.inspect`).
+
+  Returns:
+    The exit status: 0 inspected (whatever it holds), 1 no readable TF1
+    checkpoint there (one line on `stderr`).
+
+  Example:
+
+  >>> from migration import tf1_checkpoint
+  >>> prefix = tf1_checkpoint.LegacyState.example().write_example()
+  >>> inspect_command(prefix)
+  9 variables; 1 seed GRU(s)
+  GRU at scope '': Data Blogger GRU
+    4 units, 2 inputs, float64, forward
+    head: none
+    optimizer: none (or a slot-free one: GradientDescent,
+  ProximalGradientDescent)
+  bookkeeping: none
+  other variables: 0
+  0
+  """
+  stdout = stdout or sys.stdout
+  stderr = stderr or sys.stderr
+  try:
+    found = tf1_checkpoint.inspect(input_path)
+  except ERRORS as e:
+    print(f"{INSPECT_COMMAND}: error: "
+          f"{_for_command_line(' '.join(str(e).split()))}", file=stderr)
+    return 1
+  if as_json:
+    print(json.dumps(found.to_json(), indent=2, sort_keys=True), file=stdout)
+  else:
+    for line in found.lines():
+      print(line, file=stdout)
+  return 0

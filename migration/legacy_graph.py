@@ -67,12 +67,24 @@ def build(spec, seed=None):
   return LegacyGraph(graph, inputs, outputs, variables)
 
 
-def run(legacy, x, prefix=None, values=None):
-  """The graph's outputs on x, weights restored from `prefix` or `values`."""
+def run(legacy, x, prefix=None, values=None, sources=None):
+  """The graph's outputs on x, weights restored from `prefix` or `values`.
+
+  Args:
+    legacy: from `build`.
+    x: the inputs.
+    prefix: a TF1 checkpoint to restore with a `Saver`.
+    values: {variable name: value}, instead of `prefix`.
+    sources: {variable name: checkpoint name} for `prefix`, where these are
+      not the same (a scoped GRU, EMA shadows).
+  """
   with legacy.graph.as_default(), _v1.Session(
       graph=legacy.graph, config=runtime.session_config()) as session:
     if prefix is not None:
-      _v1.train.Saver(var_list=legacy.variables).restore(session, prefix)
+      sources = sources or {n: n for n in legacy.variables}
+      _v1.train.Saver(var_list={sources[n]: v for n, v in
+                                legacy.variables.items()}
+                      ).restore(session, prefix)
     else:
       load(session, legacy.variables, values)
     return session.run(legacy.outputs, {legacy.inputs: x})

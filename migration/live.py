@@ -5,13 +5,14 @@
     keras_to_session(model, session)    the Keras model's weights (and Adam
                                         state) into the session's variables
 
-The session's graph must hold one of the legacy models (detected as for a
-checkpoint, from its global variables); other variables are refused, since a
-transfer never drops state silently. Values move through the same tables
+The session's graph must hold one of the legacy models (found as in a
+checkpoint, from its global variables, under any scope); other variables
+are refused, since a transfer never drops state silently. Values move through the same tables
 and checks as checkpoint conversion.
 """
 
 import concurrent.futures
+import dataclasses
 
 import tensorflow as tf
 
@@ -100,6 +101,9 @@ def keras_to_session(model, session, optimizer=None, family=None):
     raise mapping.MappingError(
         f"the session holds a {current.spec.describe()}; the Keras model is "
         f"a {state.spec.describe()}")
+  # Written under the session's own names (its GRU's scope, its optimizer's
+  # scope), whatever layout the Keras model's name records.
+  state = dataclasses.replace(state, layout=current.layout)
   values = state.to_variables()
   if current.adam is not None and state.adam is None:
     raise mapping.MappingError(

@@ -12,25 +12,69 @@ For a `ModelSpec` and a target:
 Inputs are [batch, time, input_dim] with any time length, in the legacy
 dtype. The model's name records the legacy family ("legacy_scan_gru" or
 "legacy_loop_gru"), since a stock Keras GRU cannot tell which source GRU its
-weights came from; `spec_from_model` reads it back.
+weights came from, and where its variables sat in the TF1 checkpoint (an
+`inventory.Layout`, each field that is not the default as
+`@field=value`, '/' written ':' since Keras names cannot hold '/'):
+
+    legacy_loop_gru@scope=model:encoder@head_scope=@global_step=int64
+
+`spec_from_model` and `layout_from_model` read them back, so a conversion
+back to TF1 writes the names the checkpoint had.
 
 A stock `keras.layers.GRU` always has a reset gate, so the tutorial's variant
 without one converts only to this project's `LoopGRU(reset_gate=False)`.
 """
 
+import dataclasses
+
 import keras
 
 from gru_common import names
+from migration import inventory
 from migration import mapping
 from migration import spec as spec_lib
 import tf2
 
 MODEL_NAMES = {spec_lib.SCAN: "legacy_scan_gru", spec_lib.LOOP:
                "legacy_loop_gru"}
+_LAYOUT_FIELDS = tuple(f.name for f in dataclasses.fields(inventory.Layout))
 
 
-def build(spec, target):
-  """An unweighted Keras model for `spec` in `target`'s layers."""
+def model_name(family, layout=inventory.Layout()):
+  """The converted model's name: family and non-default layout fields."""
+  name = MODEL_NAMES[family]
+  for field in _LAYOUT_FIELDS:
+    value = getattr(layout, field)
+    if value != getattr(inventory.Layout(), field):
+      name += f"@{field}={value.replace('/', ':')}"
+  return name
+
+
+def parse_model_name(name):
+  """(family or None, Layout) that `model_name` recorded in `name`."""
+  base, *fields = name.split("@")
+  family = {v: k for k, v in MODEL_NAMES.items()}.get(base)
+  if family is None:
+    return None, inventory.Layout()
+  values = {}
+  for field in fields:
+    key, equals, value = field.partition("=")
+    if key not in _LAYOUT_FIELDS or not equals:
+      raise mapping.MappingError(
+          f"model name {name!r}: {field!r} is not a layout field "
+          f"({', '.join(_LAYOUT_FIELDS)}) written as field=value")
+    values[key] = value.replace(":", "/")
+  return family, inventory.Layout(**values)
+
+
+def layout_from_model(model):
+  """Where `model`'s variables go in a TF1 checkpoint (from its name)."""
+  return parse_model_name(model.name)[1]
+
+
+def build(spec, target, layout=inventory.Layout()):
+  """An unweighted Keras model for `spec` in `target`'s layers, named for
+  `spec.family` and `layout`."""
   if target not in mapping.TARGETS:
     raise mapping.MappingError(
         f"target must be one of {mapping.TARGETS}, got {target!r}")
@@ -68,7 +112,7 @@ def build(spec, target):
         dtype=dtype, name=names.POOLING_LAYER)(outputs)
     outputs = keras.layers.Dense(spec.head_units, dtype=dtype,
                                  name=mapping.HEAD_LAYER[spec.head])(outputs)
-  return keras.Model(inputs, outputs, name=MODEL_NAMES[spec.family])
+  return keras.Model(inputs, outputs, name=model_name(spec.family, layout))
 
 
 def gru_layer(model, spec):
@@ -107,8 +151,7 @@ def spec_from_model(model, family=None):
     target, found_family, reset = mapping.TF2, spec_lib.LOOP, rnn.reset_gate
   elif isinstance(rnn, keras.layers.GRU):
     target, reset = mapping.KERAS, True
-    by_name = {v: k for k, v in MODEL_NAMES.items()}
-    found_family = family or by_name.get(model.name)
+    found_family = family or parse_model_name(model.name)[0]
     if found_family is None:
       raise mapping.MappingError(
           f"model {model.name!r} holds a stock keras.layers.GRU, whose "

@@ -24,6 +24,7 @@ import dataclasses
 import keras
 import numpy as np
 
+from migration import inventory
 from migration import mapping
 import tf2
 
@@ -45,20 +46,37 @@ class AdamState:
   beta1_power: np.float32
   beta2_power: np.float32
 
-  def to_variables(self):
-    """{checkpoint name: value}, as TF1's Saver names them."""
-    values = {f"{n}/Adam": a for n, a in self.m.items()}
-    values.update({f"{n}/Adam_1": a for n, a in self.v.items()})
-    values["beta1_power"] = np.float32(self.beta1_power)
-    values["beta2_power"] = np.float32(self.beta2_power)
+  def to_variables(self, spec, layout):
+    """{checkpoint name: value}, as TF1's Saver names them in `layout`."""
+    m, v = inventory.SLOTS[inventory.ADAM]
+    values = {layout.slot(spec, n, m): a for n, a in self.m.items()}
+    values.update({layout.slot(spec, n, v): a for n, a in self.v.items()})
+    for power, value in zip(inventory.BETA_POWERS,
+                            (self.beta1_power, self.beta2_power)):
+      values[layout.power(power)] = np.float32(value)
     return values
 
   @classmethod
-  def from_variables(cls, values, names):
-    return cls(m={n: values[f"{n}/Adam"] for n in names},
-               v={n: values[f"{n}/Adam_1"] for n in names},
-               beta1_power=np.float32(values["beta1_power"]),
-               beta2_power=np.float32(values["beta2_power"]))
+  def from_plan(cls, adam, load):
+    """The state a `inventory.Plan`'s Adam names read with `load(name)`."""
+    return cls(m={n: load(c) for n, c in adam["m"].items()},
+               v={n: load(c) for n, c in adam["v"].items()},
+               beta1_power=np.float32(load(adam["powers"]["beta1_power"])),
+               beta2_power=np.float32(load(adam["powers"]["beta2_power"])))
+
+  def steps(self, beta_1=DEFAULT_BETA_1, beta_2=DEFAULT_BETA_2):
+    """The number of updates behind the beta powers."""
+    return steps_from_beta_powers(self.beta1_power, self.beta2_power, beta_1,
+                                  beta_2)
+
+  def check_global_step(self, name, value):
+    """`global_step` must count the updates the beta powers count."""
+    steps = self.steps()
+    if int(value) != steps:
+      raise OptimizerStateError(
+          f"{name!r} is {int(value)}, but the Adam beta powers count {steps} "
+          "updates: they do not come from the same training; pass "
+          "drop_optimizer_state=True to convert the weights without either")
 
 
 def _times(power, beta):
@@ -121,8 +139,7 @@ def to_optimizer(state, placements, model, target,
                  learning_rate=0.001, beta_1=DEFAULT_BETA_1,
                  beta_2=DEFAULT_BETA_2, epsilon=1e-8):
   """A built TF2 optimizer holding `state`, for `model`'s variables."""
-  steps = steps_from_beta_powers(state.beta1_power, state.beta2_power,
-                                 beta_1, beta_2)
+  steps = state.steps(beta_1, beta_2)
   if target == mapping.TF2:
     optimizer = tf2.TF1Adam(learning_rate, beta_1, beta_2, epsilon)
   else:

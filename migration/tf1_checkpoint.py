@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from gru_common import files
+from migration import inventory
 from migration import optimizer_state
 from migration import spec as spec_lib
 
@@ -26,16 +27,29 @@ class CheckpointError(ValueError):
 
 @dataclasses.dataclass
 class LegacyState:
-  """A legacy model's variables (and TF1 Adam state, if any)."""
+  """A legacy model's variables (and TF1 Adam state, if any), and where
+  they sit in a TF1 checkpoint.
+
+  `values` and the Adam state are keyed by the names `spec` gives them at
+  the root; `layout` places them (and `global_step`) in the checkpoint.
+  `plan`, for a state read from a checkpoint, says what was left out.
+  """
   spec: spec_lib.ModelSpec
   values: dict                  # {model variable name: array}
   adam: optimizer_state.AdamState = None
+  layout: inventory.Layout = inventory.Layout()
+  global_step: int = None       # written when layout.global_step is set
+  plan: inventory.Plan = None
 
   def to_variables(self):
     """{checkpoint name: value}: model variables, then Adam's."""
-    out = dict(self.values)
+    names = self.layout.variables(self.spec)
+    out = {names[n]: v for n, v in self.values.items()}
     if self.adam is not None:
-      out.update(self.adam.to_variables())
+      out.update(self.adam.to_variables(self.spec, self.layout))
+    if self.layout.global_step and self.global_step is not None:
+      out[inventory.GLOBAL_STEP] = np.array(self.global_step,
+                                            self.layout.global_step)
     return out
 
   @classmethod
@@ -54,17 +68,33 @@ class LegacyState:
     return write(self, os.path.join(tempfile.mkdtemp(), "model.ckpt"))
 
   @classmethod
-  def from_variables(cls, values):
-    """Detects the model in {checkpoint name: value} and checks it."""
+  def from_variables(cls, values, **options):
+    """Finds the GRU in {checkpoint name: value} and checks it.
+
+    Args:
+      values: every variable of a checkpoint or session.
+      **options: `inventory.plan`'s (scope, use_ema, drop_optimizer_state,
+        allow_unconverted).
+    """
     values = {n: np.asarray(v) for n, v in values.items()}
-    spec, has_adam = spec_lib.detect(
-        {n: v.shape for n, v in values.items()},
-        {n: v.dtype.name for n, v in values.items()})
-    check_finite(values)
-    names = spec.variable_names()
-    adam = (optimizer_state.AdamState.from_variables(values, names)
-            if has_adam else None)
-    return cls(spec, {n: values[n] for n in names}, adam)
+    found = inventory.inspect({n: v.shape for n, v in values.items()},
+                              {n: v.dtype for n, v in values.items()})
+    return cls.from_plan(inventory.plan(found, **options), values.__getitem__)
+
+  @classmethod
+  def from_plan(cls, plan, load):
+    """The state `plan` names, each value read with `load(name)`."""
+    spec = plan.gru.spec
+    values = {n: load(c) for n, c in plan.sources.items()}
+    check_finite({plan.sources[n]: v for n, v in values.items()})
+    adam = step = None
+    if plan.adam is not None:
+      adam = optimizer_state.AdamState.from_plan(plan.adam, load)
+      check_finite(adam.to_variables(spec, plan.layout))
+      if plan.global_step is not None:
+        step = int(load(plan.global_step))
+        adam.check_global_step(plan.global_step, step)
+    return cls(spec, values, adam, plan.layout, step, plan)
 
 
 def check_finite(values):
@@ -119,18 +149,62 @@ def resolve(input_path, argument="input_path"):
   return prefix, read + files.checkpoint_files(prefix)
 
 
-def read(prefix):
-  """The `LegacyState` in the TF1 checkpoint at `prefix`.
+def _reader(prefix):
+  """TensorFlow's reader of a TF1 checkpoint, and its variables' shapes and
+  dtypes (read from the index alone)."""
+  try:
+    reader = tf.train.load_checkpoint(prefix)
+    shapes = reader.get_variable_to_shape_map()
+    dtypes = reader.get_variable_to_dtype_map()
+  except (tf.errors.OpError, IndexError, RuntimeError) as e:
+    raise _damaged(prefix, e) from e
+  if TF2_OBJECT_GRAPH_KEY in shapes:
+    raise CheckpointError(
+        f"{prefix!r} is a TF2 object-based checkpoint, not a TF1 one; "
+        "convert from the TF2 model's .keras file instead")
+  return reader, shapes, dtypes
+
+
+def _damaged(prefix, error):
+  # The reader raises OpErrors, or IndexError for short reads.
+  detail = getattr(error, "message", str(error)).strip()
+  return CheckpointError(f"cannot read TF1 checkpoint {prefix!r}: it is "
+                         f"truncated or corrupted ({detail})")
+
+
+def inspect(prefix):
+  """The `inventory.Inventory` of a TF1 checkpoint (no tensor is read).
+
+  Example:
+
+  >>> prefix = LegacyState.example().write_example()
+  >>> [g.describe() for g in inspect(prefix).grus]
+  ["Data Blogger GRU: 4 units, 2 inputs, float64, scope ''"]
+  """
+  prefix, _ = resolve(prefix)
+  _, shapes, dtypes = _reader(prefix)
+  return inventory.inspect(shapes, dtypes)
+
+
+def read(prefix, **options):
+  """The `LegacyState` of one GRU in the TF1 checkpoint at `prefix`.
+
+  Reads only the tensors the conversion needs.
 
   Args:
     prefix: the checkpoint prefix (as `Saver.save` returns it), or a folder
       whose `checkpoint` file names one.
+    **options: `inventory.plan`'s (scope, use_ema, drop_optimizer_state,
+      allow_unconverted).
 
   Raises:
     FileNotFoundError: no checkpoint there.
     CheckpointError: unreadable, truncated or corrupted; a TF2 object-based
       checkpoint; NaN or Inf values.
-    spec.SpecError: not one of the legacy models.
+    spec.SpecError: no seed GRU, several and no scope, or one that would
+      lose a variable (`inventory.SelectionError`).
+    optimizer_state.OptimizerStateError: `global_step` disagrees with the
+      Adam state.
 
   Example:
 
@@ -146,20 +220,15 @@ def read(prefix):
   'Data Blogger GRU: 4 units, 2 inputs, float64'
   """
   prefix, _ = resolve(prefix)
-  try:
-    reader = tf.train.load_checkpoint(prefix)
-    shapes = reader.get_variable_to_shape_map()
-    if TF2_OBJECT_GRAPH_KEY in shapes:
-      raise CheckpointError(
-          f"{prefix!r} is a TF2 object-based checkpoint, not a TF1 one; "
-          "convert from the TF2 model's .keras file instead")
-    values = {name: reader.get_tensor(name) for name in sorted(shapes)}
-  except (tf.errors.OpError, IndexError, RuntimeError) as e:
-    # The reader raises OpErrors, or IndexError for short reads.
-    detail = getattr(e, "message", str(e)).strip()
-    raise CheckpointError(f"cannot read TF1 checkpoint {prefix!r}: it is "
-                          f"truncated or corrupted ({detail})") from e
-  return LegacyState.from_variables(values)
+  reader, shapes, dtypes = _reader(prefix)
+  plan = inventory.plan(inventory.inspect(shapes, dtypes), **options)
+
+  def load(name):
+    try:
+      return reader.get_tensor(name)
+    except (tf.errors.OpError, IndexError, RuntimeError) as e:
+      raise _damaged(prefix, e) from e
+  return LegacyState.from_plan(plan, load)
 
 
 def save(state, prefix):

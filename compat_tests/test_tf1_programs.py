@@ -1,0 +1,335 @@
+"""Checkpoints as real TF1 programs write them: GRUs under scopes, several
+GRUs, global_step, other optimizers, EMA, other layers (the committed
+goldens of `tf1_programs`). Each converts (or is refused as documented),
+`gru-inspect-checkpoint` describes it, and the converted model computes what
+the program's own graph, restored from the golden, computes."""
+
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compat_tests import script_runner
+from compat_tests import tf1_programs
+from migration import convert
+from migration import inventory
+from migration import mapping
+from migration import tf1_checkpoint
+from proof import compare
+from proof import tolerances
+
+CASES = tf1_programs.CASES
+ERROR = convert.COMMAND + ": error: "
+
+# What each case needs to convert whole: its options, and the GRU's scope.
+OPTIONS = {
+    "scoped": {}, "nested": {}, "global_step": {}, "head_outside": {},
+    "ema": {"use_ema": True},
+    "rmsprop": {"drop_optimizer_state": True},
+    "momentum": {"drop_optimizer_state": True},
+    "extra_layer": {"allow_unconverted": True},
+    "two_grus": {"allow_unconverted": True},
+}
+CONVERSIONS = [(name, part.scope) for name, case in CASES.items()
+               for part in case.parts]
+
+
+def golden(name):
+  return tf1_programs.prefix(name)
+
+
+def checkpoint_values(prefix):
+  reader = tf.train.load_checkpoint(prefix)
+  return {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map()}
+
+
+def run_command(*args, **options):
+  out, err = io.StringIO(), io.StringIO()
+  status = convert.command(*args, stdout=out, stderr=err, **options)
+  return status, out.getvalue(), err.getvalue()
+
+
+def assert_refused(status, err, match):
+  assert status == 1, err
+  lines = err.splitlines()
+  assert len(lines) == 1 and lines[0].startswith(ERROR), err
+  assert match in lines[0], lines[0]
+
+
+class TestInspect:
+
+  @pytest.mark.parametrize("name", sorted(CASES))
+  def test_describes_each_case(self, name):
+    case = CASES[name]
+    found = tf1_checkpoint.inspect(golden(name))
+    assert sorted(found.scopes()) == sorted(p.scope for p in case.parts)
+    for part in case.parts:
+      gru = next(g for g in found.grus if g.scope == part.scope)
+      assert gru.spec == part.spec and not gru.problems
+      if part.spec.head:
+        assert gru.head_scope == ("" if part.head_outside else part.scope)
+      assert gru.optimizer == case.optimizer
+      assert bool(gru.shadows) == case.ema
+      if case.ema:
+        assert set(gru.shadows) == set(gru.variables.values())
+    assert (found.global_step is not None) == case.global_step
+    assert found.beta_powers == (
+        ["beta1_power", "beta2_power"] if case.optimizer == "Adam" else [])
+    expected_other = (["aux/kernel", "aux/kernel/Adam", "aux/kernel/Adam_1"]
+                      if case.extra_layer else [])
+    assert found.other == expected_other
+
+  def test_reads_no_tensor(self, monkeypatch):
+    load = tf.train.load_checkpoint
+
+    class IndexOnly:
+      def __init__(self, prefix):
+        self._reader = load(prefix)
+        self.get_variable_to_shape_map = self._reader.get_variable_to_shape_map
+        self.get_variable_to_dtype_map = self._reader.get_variable_to_dtype_map
+
+      def get_tensor(self, name):
+        raise AssertionError(f"tensor {name!r} was read")
+
+    monkeypatch.setattr(tf.train, "load_checkpoint", IndexOnly)
+    assert tf1_checkpoint.inspect(golden("ema")).grus
+    with pytest.raises(AssertionError, match="was read"):
+      tf1_checkpoint.read(golden("ema"), use_ema=True)
+
+  def test_command_text_and_json(self):
+    out = io.StringIO()
+    assert convert.inspect_command(golden("two_grus"), stdout=out) == 0
+    text = out.getvalue()
+    assert "GRU at scope 'decoder': tutorial BiGRU" in text
+    assert "GRU at scope 'encoder': Data Blogger GRU" in text
+    assert "head: classifier (3 outputs) at scope 'decoder'" in text
+    out = io.StringIO()
+    assert convert.inspect_command(golden("ema"), as_json=True,
+                                   stdout=out) == 0
+    facts = json.loads(out.getvalue())
+    (gru,) = facts["grus"]
+    assert gru["kind"] == "tutorial BiGRU" and gru["units"] == 3
+    assert gru["directions"] == ["forward", "backward"]
+    assert gru["head"] == {"kind": "classifier", "units": 3, "scope": ""}
+    assert gru["optimizer"] == "Adam" and len(gru["ema_shadows"]) == 20
+    assert facts["global_step"] == {"name": "global_step", "dtype": "int64"}
+
+  def test_installed_command_exits_0_on_any_checkpoint(self):
+    result = script_runner.run("inspect_checkpoint",
+                               f"--input={golden('extra_layer')}", "--json")
+    assert result.returncode == 0, result.stderr
+    facts = json.loads(result.stdout)
+    assert [v["name"] for v in facts["other_variables"]] == [
+        "aux/kernel", "aux/kernel/Adam", "aux/kernel/Adam_1"]
+    result = script_runner.run("inspect_checkpoint", "--input=/nonexistent")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith(
+        "gru-inspect-checkpoint: error: ")
+
+
+class TestConvert:
+
+  @pytest.mark.parametrize("target", mapping.TARGETS)
+  @pytest.mark.parametrize("name, scope", CONVERSIONS)
+  def test_converted_model_computes_the_programs_outputs(self, name, scope,
+                                                         target):
+    options = dict(OPTIONS[name], scope=scope)
+    state = tf1_checkpoint.read(golden(name), **options)
+    model, optimizer = convert.to_keras(state, target)
+    rng = np.random.RandomState(1)
+    x = {p.scope: rng.uniform(-1, 1, (3, 7, p.spec.input_dim)).astype(
+        p.spec.dtype) for p in CASES[name].parts}
+    want = tf1_programs.run(name, golden(name), x,
+                            use_ema=options.get("use_ema", False))[scope]
+    got = convert.model_outputs(model, state.spec, x[scope])
+    bound = (tolerances.BITWISE if target == mapping.TF2 else
+             tolerances.STOCK_KERAS).for_dtype(state.spec.dtype)
+    assert sorted(got) == sorted(want)
+    for output in want:
+      comparison = compare.compare(got[output], want[output])
+      if bound == 0.0:
+        assert comparison.bitwise, (output, comparison)
+      else:
+        assert comparison.within(bound), (output, comparison)
+    assert (optimizer is not None) == (CASES[name].optimizer == "Adam" and
+                                       not options.get(
+                                           "drop_optimizer_state"))
+    if optimizer is not None and CASES[name].global_step:
+      assert int(optimizer.iterations.numpy()) == tf1_programs.STEPS
+
+  @pytest.mark.parametrize("name, scope", CONVERSIONS)
+  def test_round_trip_is_bitwise_under_the_same_names(self, name, scope,
+                                                      tmp_path):
+    keras_file = str(tmp_path / "model.keras")
+    back = str(tmp_path / "back" / "model.ckpt")
+    status, out, err = run_command(golden(name), keras_file, scope=scope,
+                                   **OPTIONS[name])
+    assert status == 0, err
+    assert f"scope {scope!r}" in out
+    status, _, err = run_command(keras_file, back)
+    assert status == 0, err
+    original, written = (checkpoint_values(golden(name)),
+                         checkpoint_values(back))
+    state = tf1_checkpoint.read(golden(name), scope=scope, **OPTIONS[name])
+    placed = state.layout.variables(state.spec)
+    source_of = {placed[n]: c for n, c in state.plan.sources.items()}
+    expected = set(placed.values())
+    if state.adam is not None:
+      expected |= {s for group in state.plan.adam.values()
+                   for s in group.values()}
+      expected |= {state.plan.global_step} - {None}
+    assert set(written) == expected
+    for written_name, value in written.items():
+      assert compare.bitwise_equal(
+          value, original[source_of.get(written_name, written_name)]), (
+              written_name)
+
+  @pytest.mark.parametrize("name", ["scoped", "nested", "global_step",
+                                    "head_outside"])
+  def test_the_programs_own_saver_restores_the_round_trip(self, name,
+                                                          tmp_path):
+    keras_file = str(tmp_path / "model.keras")
+    back = str(tmp_path / "back")
+    assert run_command(golden(name), keras_file, target="keras")[0] == 0
+    assert run_command(keras_file, back)[0] == 0
+    (part,) = CASES[name].parts
+    x = {part.scope: np.random.RandomState(2).uniform(
+        -1, 1, (2, 5, part.spec.input_dim)).astype(part.spec.dtype)}
+    got = tf1_programs.run(name, back, x)[part.scope]
+    want = tf1_programs.run(name, golden(name), x)[part.scope]
+    for output in want:
+      assert compare.bitwise_equal(got[output], want[output]), output
+
+  def test_scope_given_for_a_keras_input_moves_the_gru(self, tmp_path):
+    keras_file = str(tmp_path / "model.keras")
+    back = str(tmp_path / "back")
+    assert run_command(golden("scoped"), keras_file)[0] == 0
+    status, out, err = run_command(keras_file, back, scope="moved/here")
+    assert status == 0, err
+    assert "scope 'moved/here'" in out
+    written = checkpoint_values(back)
+    assert "moved/here/Wz" in written and "moved/here/Variable" in written
+    assert not any(n.startswith("encoder/") for n in written)
+
+
+def write_edited(name, edit, folder):
+  """Golden `name`'s variables, edited, saved as a new checkpoint."""
+  values = checkpoint_values(golden(name))
+  edit(values)
+  prefix = os.path.join(folder, "edited", "model.ckpt")
+  os.makedirs(os.path.dirname(prefix))
+  names = sorted(values)
+  tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names,
+                    shape_and_slices=[""] * len(names),
+                    tensors=[tf.constant(values[n]) for n in names])
+  return prefix
+
+
+def _retype(values, name, dtype):
+  values[name] = values[name].astype(dtype)
+
+
+class TestRefusals:
+  """Each refused through the command, its message asserted, nothing
+  written."""
+
+  @pytest.mark.parametrize("name, edit, options, match", [
+      ("two_grus", None, {}, "2 GRUs in this checkpoint, at scopes "
+       "['decoder', 'encoder']; pass --scope=... to pick one"),
+      ("two_grus", None, {"scope": "elsewhere"},
+       "--scope='elsewhere': no seed GRU there; GRUs found at scopes "
+       "['decoder', 'encoder']"),
+      ("scoped", lambda v: v.pop("encoder/Uh"), {},
+       "Data Blogger GRU at scope 'encoder': it lacks ['encoder/Uh']"),
+      ("global_step", lambda v: v.update(global_step=np.int64(7)), {},
+       "'global_step' is 7, but the Adam beta powers count 3 updates"),
+      ("scoped", lambda v: v.update({"encoder/Wr/Nadam": v["encoder/Wr"]}),
+       {}, "unknown optimizer slots ['encoder/Wr/Nadam']"),
+      ("scoped", lambda v: _retype(v, "encoder/bz", np.float32), {},
+       "its variables disagree in dtype: ['encoder/bz'] are float32, the "
+       "others float64"),
+      ("momentum", None, {}, "TF1 Momentum state (['Uh/Momentum', "),
+      ("rmsprop", None, {}, "only TF1 Adam state converts; pass "
+       "--drop_optimizer_state"),
+      ("ema", None, {}, "would leave behind ['classifier/softmax_b/"
+       "ExponentialMovingAverage'"),
+      ("global_step", None, {"use_ema": True}, "--use_ema: ['Uh', "),
+      ("extra_layer", None, {}, "would leave behind ['aux/kernel', "
+       "'aux/kernel/Adam', 'aux/kernel/Adam_1']; pass --allow_unconverted"),
+      ("scoped", lambda v: v.pop("beta2_power"), {},
+       "incomplete Adam state: found beta powers ['beta1_power']"),
+      ("scoped", lambda v: v.pop("encoder/Wh/Adam_1"), {},
+       "incomplete Adam state: variable 'encoder/Wh' has slots ['Adam']"),
+      ("rmsprop", lambda v: [v.pop(n) for n in list(v) if "/RMSProp" in n],
+       {}, "'global_step' has nowhere to go"),
+  ])
+  def test_refused_by_name_nothing_written(self, name, edit, options, match,
+                                           tmp_path):
+    source = (golden(name) if edit is None else
+              write_edited(name, edit, str(tmp_path)))
+    output = tmp_path / "out" / "model.keras"
+    status, out, err = run_command(source, str(output), **options)
+    assert_refused(status, err, match)
+    assert out == "" and not output.parent.exists()
+
+  def test_gradient_descent_with_global_step_converts_when_dropped(
+      self, tmp_path):
+    # rmsprop's golden without its slots: a slot-free optimizer's program.
+    source = write_edited("rmsprop", lambda v: [
+        v.pop(n) for n in list(v) if "/RMSProp" in n], str(tmp_path))
+    status, out, err = run_command(source, str(tmp_path / "m.keras"),
+                                   drop_optimizer_state=True)
+    assert status == 0, err
+    assert "dropped optimizer state (1): global_step" in out
+
+
+class TestInventoryRules:
+  """Recognition rules on names and shapes alone."""
+
+  @staticmethod
+  def inventory_of(values):
+    return inventory.inspect({n: np.shape(v) for n, v in values.items()},
+                             {n: np.asarray(v).dtype for n, v in
+                              values.items()})
+
+  def test_a_head_two_gru_scopes_could_own_belongs_to_neither(self):
+    state = tf1_checkpoint.LegacyState.example()
+    values = {}
+    for scope in ("a", "b"):
+      values.update({f"{scope}/{n}": v for n, v in state.values.items()})
+    values["Variable"] = np.zeros((4, 1))
+    values["Variable_1"] = np.zeros((1,))
+    found = self.inventory_of(values)
+    assert [g.spec.head for g in found.grus] == [None, None]
+    assert found.other == ["Variable", "Variable_1"]
+
+  def test_the_nearer_head_wins(self):
+    state = tf1_checkpoint.LegacyState.example()
+    values = {f"a/{n}": v for n, v in state.values.items()}
+    for scope in ("", "a/"):
+      values[f"{scope}Variable"] = np.zeros((4, 1))
+      values[f"{scope}Variable_1"] = np.zeros((1,))
+    found = self.inventory_of(values)
+    assert found.grus[0].head_scope == "a"
+    assert found.other == ["Variable", "Variable_1"]
+
+  def test_a_few_data_blogger_names_are_another_layers(self):
+    found = self.inventory_of({"enc/Wr": np.zeros((2, 3)),
+                               "enc/Wz": np.zeros((2, 3))})
+    assert found.grus == [] and found.other == ["enc/Wr", "enc/Wz"]
+    with pytest.raises(inventory.SelectionError,
+                       match="not one of this project's legacy models"):
+      inventory.plan(found)
+
+  def test_slots_under_a_minimize_scope(self):
+    state = tf1_checkpoint.LegacyState.example()
+    values = {f"enc/{n}": v for n, v in state.values.items()}
+    for n, v in state.values.items():
+      values[f"train/enc/{n}/Momentum"] = v
+    found = self.inventory_of(values)
+    (gru,) = found.grus
+    assert gru.optimizer == "Momentum" and gru.optimizer_scope == "train"
+    assert found.other == []

@@ -1,0 +1,42 @@
+"""Lists what a TF1 checkpoint holds, as the converter sees it.
+
+For every seed GRU found (under any variable scope): its kind, scope,
+units, input size, dtype, direction(s) and head, its optimizer's slots and
+EMA shadows, and what keeps it from converting, if anything. Then the
+bookkeeping variables (global_step, Adam's beta powers) and every variable
+that belongs to no GRU. Reads the checkpoint's index with TensorFlow's own
+reader; no tensor is loaded. Exit status 0, or 1 (one line on stderr) when
+there is no readable TF1 checkpoint.
+
+  gru-inspect-checkpoint --input=runs/legacy_addition/model.ckpt
+  gru-inspect-checkpoint --input=runs/legacy_addition --json
+"""
+
+import sys
+
+from absl import app
+from absl import flags
+
+import gru_commands
+
+_INPUT = flags.DEFINE_string("input", None, "A TF1 checkpoint prefix, or a "
+                             "folder whose `checkpoint` file names one.",
+                             required=True)
+_JSON = flags.DEFINE_bool("json", False, "Print the same facts as JSON.")
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  # Imported after flag parsing: --help and flag errors stay instant.
+  from migration import convert  # pylint: disable=g-import-not-at-top
+  return convert.inspect_command(_INPUT.value, as_json=_JSON.value,
+                                 stdout=sys.stdout, stderr=sys.stderr)
+
+
+def run():
+  gru_commands.run(main)
+
+
+if __name__ == "__main__":
+  run()
