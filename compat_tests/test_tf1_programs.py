@@ -14,9 +14,11 @@ import tensorflow as tf
 
 from compat_tests import script_runner
 from compat_tests import tf1_programs
+from legacy import scan_gru as legacy_scan_gru
 from migration import convert
 from migration import inventory
 from migration import mapping
+from migration import optimizer_state
 from migration import tf1_checkpoint
 from proof import compare
 from proof import tolerances
@@ -333,3 +335,82 @@ class TestInventoryRules:
     (gru,) = found.grus
     assert gru.optimizer == "Momentum" and gru.optimizer_scope == "train"
     assert found.other == []
+
+
+# Every TF1 optimizer, as TensorFlow builds it (its slots by their TF1 names),
+# and the name the inventory gives its state.
+TF1_OPTIMIZERS = {
+    "Adam": lambda step: tf.compat.v1.train.AdamOptimizer(0.01),
+    "Momentum": lambda step: tf.compat.v1.train.MomentumOptimizer(0.01, 0.9),
+    "RMSProp": lambda step: tf.compat.v1.train.RMSPropOptimizer(0.01),
+    "RMSProp (centered)": lambda step: tf.compat.v1.train.RMSPropOptimizer(
+        0.01, centered=True),
+    "Adagrad": lambda step: tf.compat.v1.train.AdagradOptimizer(0.01),
+    "AdagradDA": lambda step: tf.compat.v1.train.AdagradDAOptimizer(
+        0.01, global_step=step),
+    "Adadelta": lambda step: tf.compat.v1.train.AdadeltaOptimizer(0.01),
+    "Ftrl": lambda step: tf.compat.v1.train.FtrlOptimizer(0.01),
+    "ProximalAdagrad": lambda step: tf.compat.v1.train.ProximalAdagradOptimizer(
+        0.01),
+    inventory.NO_SLOTS: lambda step: (
+        tf.compat.v1.train.GradientDescentOptimizer(0.01)),
+}
+
+
+class TestEveryTF1Optimizer:
+
+  @pytest.mark.parametrize("optimizer", sorted(TF1_OPTIMIZERS))
+  def test_slots_as_tensorflow_names_them(self, optimizer, tmp_path):
+    """The optimizer's own slots, made under a `minimize` scope, are found
+    and named; only Adam's convert, the rest with --drop_optimizer_state."""
+    v1 = tf.compat.v1
+    spec = tf1_programs.ADDITION
+    graph = tf.Graph()
+    with graph.as_default():
+      with v1.variable_scope("encoder"):
+        # float32: TF1's ProximalAdagrad cannot train float64 variables.
+        gru = legacy_scan_gru.GRU(spec.input_dim, spec.units, tf.float32)
+      step = v1.train.get_or_create_global_step()
+      loss = tf.reduce_sum(tf.square(gru.h_t))
+      with v1.variable_scope("train"):
+        v1_optimizer = TF1_OPTIMIZERS[optimizer](step)
+        v1_optimizer.minimize(loss, global_step=step)
+      with v1.Session() as session:
+        session.run(v1.global_variables_initializer())
+        prefix = v1.train.Saver().save(session, str(tmp_path / "m"),
+                                       write_meta_graph=False)
+    (found,) = tf1_checkpoint.inspect(prefix).grus
+    assert found.scope == "encoder" and found.optimizer == optimizer
+    assert found.optimizer_scope == ("train" if found.slots else "")
+    if optimizer == "Adam":
+      state = tf1_checkpoint.read(prefix)
+      assert state.global_step == 0 and state.layout.optimizer_scope == (
+          "train")
+      return
+    with pytest.raises(inventory.SelectionError,
+                       match="drop_optimizer_state=True"):
+      tf1_checkpoint.read(prefix)
+    state = tf1_checkpoint.read(prefix, drop_optimizer_state=True)
+    assert state.adam is None and "global_step" in state.plan.dropped
+    assert len(state.plan.dropped) == 1 + sum(
+        len(s) for s in found.slots.values())
+
+
+def test_int32_global_step_round_trips_as_int32():
+  state = tf1_checkpoint.LegacyState.example()
+  values = dict(state.values)
+  values.update({f"{n}/Adam": v for n, v in state.values.items()})
+  values.update({f"{n}/Adam_1": v * v for n, v in state.values.items()})
+  values["beta1_power"] = optimizer_state.beta_power(0.9, 2)
+  values["beta2_power"] = optimizer_state.beta_power(0.999, 2)
+  values["global_step"] = np.int32(2)
+  read = tf1_checkpoint.LegacyState.from_variables(values)
+  assert read.layout.global_step == "int32" and read.global_step == 2
+  model, _ = convert.to_keras(read, mapping.KERAS)
+  back = convert.from_keras(model)
+  written = back.to_variables()
+  assert written["global_step"].dtype == np.int32
+  assert sorted(written) == sorted(values)
+  for name, value in written.items():
+    assert compare.bitwise_equal(np.asarray(value), np.asarray(values[name])
+                                 ), name
