@@ -18,6 +18,7 @@ from legacy import scan_gru as legacy_scan_gru
 from migration import convert
 from migration import inventory
 from migration import mapping
+from migration import models
 from migration import optimizer_state
 from migration import tf1_checkpoint
 from proof import compare
@@ -414,3 +415,27 @@ def test_int32_global_step_round_trips_as_int32():
   for name, value in written.items():
     assert compare.bitwise_equal(np.asarray(value), np.asarray(values[name])
                                  ), name
+
+
+class TestModelName:
+  """The converted model's name records where its variables came from."""
+
+  @pytest.mark.parametrize("layout", [
+      inventory.Layout(),
+      inventory.Layout("model/encoder", "", "train", "int32"),
+      inventory.Layout("a.b-c_1", None, "", "int64"),
+  ])
+  def test_round_trips(self, layout):
+    name = models.model_name("loop", layout)
+    assert "/" not in name
+    assert models.parse_model_name(name) == ("loop", layout)
+
+  @pytest.mark.parametrize("name, match", [
+      ("legacy_scan_gru@colour=red", "'colour=red' is not a layout field"),
+      ("legacy_scan_gru@scope", "'scope' is not a layout field"),
+      ("legacy_scan_gru@global_step=float32",
+       "global_step must be one of \\('int64', 'int32'\\)"),
+  ])
+  def test_refuses_what_it_did_not_write(self, name, match):
+    with pytest.raises(mapping.MappingError, match=match):
+      models.parse_model_name(name)

@@ -64,6 +64,11 @@ def parse_model_name(name):
           f"model name {name!r}: {field!r} is not a layout field "
           f"({', '.join(_LAYOUT_FIELDS)}) written as field=value")
     values[key] = value.replace(":", "/")
+  if values.get("global_step", inventory.GLOBAL_STEP_DTYPES[0]) not in (
+      inventory.GLOBAL_STEP_DTYPES):
+    raise mapping.MappingError(
+        f"model name {name!r}: global_step must be one of "
+        f"{inventory.GLOBAL_STEP_DTYPES}, got {values['global_step']!r}")
   return family, inventory.Layout(**values)
 
 
