@@ -14,6 +14,8 @@ import tensorflow as tf
 
 from compat_tests import script_runner
 from compat_tests import tf1_programs
+from compat_tests.test_converter_safety import assert_refused
+from compat_tests.test_migration import variables_of
 from legacy import scan_gru as legacy_scan_gru
 from migration import convert
 from migration import inventory
@@ -25,7 +27,6 @@ from proof import compare
 from proof import tolerances
 
 CASES = tf1_programs.CASES
-ERROR = convert.COMMAND + ": error: "
 
 # What each case needs to convert whole: its options, and the GRU's scope.
 OPTIONS = {
@@ -44,22 +45,10 @@ def golden(name):
   return tf1_programs.prefix(name)
 
 
-def checkpoint_values(prefix):
-  reader = tf.train.load_checkpoint(prefix)
-  return {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map()}
-
-
 def run_command(*args, **options):
   out, err = io.StringIO(), io.StringIO()
   status = convert.command(*args, stdout=out, stderr=err, **options)
   return status, out.getvalue(), err.getvalue()
-
-
-def assert_refused(status, err, match):
-  assert status == 1, err
-  lines = err.splitlines()
-  assert len(lines) == 1 and lines[0].startswith(ERROR), err
-  assert match in lines[0], lines[0]
 
 
 class TestInspect:
@@ -174,8 +163,8 @@ class TestConvert:
     assert f"scope {scope!r}" in out
     status, _, err = run_command(keras_file, back)
     assert status == 0, err
-    original, written = (checkpoint_values(golden(name)),
-                         checkpoint_values(back))
+    original, written = (variables_of(golden(name)),
+                         variables_of(back))
     state = tf1_checkpoint.read(golden(name), scope=scope, **OPTIONS[name])
     placed = state.layout.variables(state.spec)
     source_of = {placed[n]: c for n, c in state.plan.sources.items()}
@@ -213,14 +202,14 @@ class TestConvert:
     status, out, err = run_command(keras_file, back, scope="moved/here")
     assert status == 0, err
     assert "scope 'moved/here'" in out
-    written = checkpoint_values(back)
+    written = variables_of(back)
     assert "moved/here/Wz" in written and "moved/here/Variable" in written
     assert not any(n.startswith("encoder/") for n in written)
 
 
 def write_edited(name, edit, folder):
   """Golden `name`'s variables, edited, saved as a new checkpoint."""
-  values = checkpoint_values(golden(name))
+  values = variables_of(golden(name))
   edit(values)
   prefix = os.path.join(folder, "edited", "model.ckpt")
   os.makedirs(os.path.dirname(prefix))
