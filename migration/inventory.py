@@ -498,14 +498,12 @@ def plan(inventory, scope=None, use_ema=False, drop_optimizer_state=False,
   layout_names = gru.layout().variables(spec)
   sources = dict(layout_names)
   converted = set(sources.values())
-  averaged = []
   if use_ema:
     missing = sorted(c for c in converted if c not in gru.shadows)
     if missing:
       raise SelectionError(f"use_ema=True: {missing} have no EMA shadow "
                            f"(<variable>/{EMA_SLOT})")
     sources = {n: gru.shadows[c] for n, c in sources.items()}
-    averaged = sorted(converted)
   dropped, adam, step = [], None, None
   optimizer_names = sorted(s for v in gru.slots.values() for s in v.values())
   powers = [p for p in inventory.beta_powers
@@ -554,7 +552,7 @@ def plan(inventory, scope=None, use_ema=False, drop_optimizer_state=False,
   if adam is None:
     layout = dataclasses.replace(layout, optimizer_scope=ROOT)
   return Plan(gru, sources, layout, adam, step, left, sorted(dropped),
-              bool(averaged))
+              use_ema)
 
 
 def _check_adam(variables, layout_names, adam):
