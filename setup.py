@@ -32,6 +32,9 @@ setuptools.setup(
             "pytest==9.2.0",
             "pytest-xdist==3.8.0",
             "hypothesis==6.170.15",
+            # TensorFlow's own TF1 cells, the oracle of the TF1-cell tests
+            # (run in a subprocess with TF_USE_LEGACY_KERAS=1).
+            "tf_keras==2.21.0",
         ],
     },
     entry_points={

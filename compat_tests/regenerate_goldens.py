@@ -1,6 +1,8 @@
 """Regenerates the golden checkpoints in compat_tests/goldens/: the legacy
-models with traceable values (`goldens`), and the TF1 programs users wrote
-around the seed GRUs (`tf1_programs`, in goldens/tf1_programs/).
+models with traceable values (`goldens`), the TF1 programs users wrote
+around the seed GRUs (`tf1_programs`, in goldens/tf1_programs/), and TF1
+programs of TensorFlow's own GRU cells with their outputs (`tf1_cells`, in
+goldens/tf1_cells/, run in a subprocess with tf_keras).
 
 Run from a clone of the repository (the goldens are test data, not part of
 the installed project):
@@ -45,16 +47,22 @@ def main(argv):
   # Imported after flag parsing: --help and flag errors stay instant.
   tensorflow_startup.import_tensorflow_quietly()
   from compat_tests import goldens  # pylint: disable=g-import-not-at-top
+  from compat_tests import tf1_cells  # pylint: disable=g-import-not-at-top
   from compat_tests import tf1_programs  # pylint: disable=g-import-not-at-top
   folder = _FOLDER.value or goldens.FOLDER
   sets = [(goldens, goldens.GOLDENS, folder),
           (tf1_programs, tf1_programs.CASES,
-           os.path.join(folder, os.path.basename(tf1_programs.FOLDER)))]
+           os.path.join(folder, os.path.basename(tf1_programs.FOLDER))),
+          (tf1_cells, tf1_cells.CASES,
+           os.path.join(folder, os.path.basename(tf1_cells.FOLDER)))]
   changed = 0
   with tempfile.TemporaryDirectory() as scratch:
+    tf1_cells.write_all(list(tf1_cells.CASES), scratch)  # one subprocess
     for module, names, committed in sets:
       for name in names:
-        for file in module.write(name, scratch):
+        written = (tf1_cells.FILES if module is tf1_cells else
+                   module.write(name, scratch))
+        for file in written:
           new = os.path.join(scratch, name, file)
           old = os.path.join(committed, name, file)
           status = ("new" if not os.path.exists(old) else
@@ -65,6 +73,9 @@ def main(argv):
     print(f"# dry run: {changed} file(s) would change; --write to rewrite")
     return 0
   for module, names, committed in sets:
+    if module is tf1_cells:
+      tf1_cells.write_all(list(names), committed)
+      continue
     for name in names:
       module.write(name, committed)
   print(f"# rewrote {sum(len(n) for _, n, _ in sets)} goldens in {folder}")

@@ -14,9 +14,11 @@ from tf2 import loop_gru
 from tf2 import optimizers
 from tf2 import per_sequence_dense
 from tf2 import scan_gru
+from tf2 import tf1_gru_cell
 
 MODULES = [scan_gru, loop_gru, per_sequence_dense, legacy_semantics,
-           optimizers, convert, inventory, tf1_checkpoint, live]
+           optimizers, tf1_gru_cell, convert, inventory, tf1_checkpoint,
+           live]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)

@@ -7,6 +7,7 @@ the program's own graph, restored from the golden, computes."""
 import io
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -232,7 +233,7 @@ class TestRefusals:
       ("two_grus", None, {}, "2 GRUs in this checkpoint, at scopes "
        "['decoder', 'encoder']; pass --scope=... to pick one"),
       ("two_grus", None, {"scope": "elsewhere"},
-       "--scope='elsewhere': no seed GRU there; GRUs found at scopes "
+       "--scope='elsewhere': no GRU there; GRUs found at scopes "
        "['decoder', 'encoder']"),
       ("scoped", lambda v: v.pop("encoder/Uh"), {},
        "Data Blogger GRU at scope 'encoder': it lacks ['encoder/Uh']"),
@@ -416,13 +417,22 @@ class TestModelName:
   ])
   def test_round_trips(self, layout):
     name = models.model_name("loop", layout)
+    # A valid TensorFlow root scope name, or predict and fit fail.
+    assert re.fullmatch(r"[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*", name)
     assert "/" not in name
     assert models.parse_model_name(name) == ("loop", layout)
 
+  def test_reads_the_earlier_form(self):
+    assert models.parse_model_name(
+        "legacy_loop_gru@scope=model:encoder@global_step=int32") == (
+            "loop", inventory.Layout("model/encoder", global_step="int32"))
+
   @pytest.mark.parametrize("name, match", [
-      ("legacy_scan_gru@colour=red", "'colour=red' is not a layout field"),
+      ("legacy_scan_gru-colour-red", "'colour' is not a layout field"),
+      ("legacy_scan_gru@colour=red", "'colour' is not a layout field"),
+      ("legacy_scan_gru-scope", "'scope' is not a layout field"),
       ("legacy_scan_gru@scope", "'scope' is not a layout field"),
-      ("legacy_scan_gru@global_step=float32",
+      ("legacy_scan_gru-global_step-float32",
        "global_step must be one of \\('int64', 'int32'\\)"),
   ])
   def test_refuses_what_it_did_not_write(self, name, match):

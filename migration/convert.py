@@ -37,6 +37,7 @@ from migration import mapping
 from migration import models
 from migration import optimizer_state
 from migration import spec as spec_lib
+from migration import tf1_cells
 from migration import tf1_checkpoint
 from proof import compare
 from proof import tolerances
@@ -251,6 +252,8 @@ def probe_inputs(spec, batch=8, time=12, seed=0):
 
 def model_outputs(model, spec, x):
   """{"gru": sequence output, "head": model output (if any)} of a model."""
+  if spec.family == tf1_cells.FAMILY:
+    return {"rnn": np.asarray(model.predict_on_batch(x))}
   gru = models.gru_layer(model, spec)
   fetch = keras.Model(model.input, [gru.output, model.output])
   gru_out, head_out = (np.asarray(t) for t in fetch(x))
@@ -276,6 +279,8 @@ def verify_outputs(state, model, target, x=None, prefix=None):
   [('gru', False, True)]
   """
   x = probe_inputs(state.spec) if x is None else x
+  if state.spec.family == tf1_cells.FAMILY:
+    return _verify_cells(state, model, target, x, prefix)
   legacy = legacy_graph.build(state.spec)
   legacy_out = legacy_graph.run(legacy, x, prefix=prefix,
                                 values=None if prefix else state.values,
@@ -287,6 +292,26 @@ def verify_outputs(state, model, target, x=None, prefix=None):
   return [OutputCheck(name, compare.compare(converted[name],
                                             legacy_out[name]), bound)
           for name in legacy_out]
+
+
+def _verify_cells(state, model, target, x, prefix):
+  """TF1 cells: the reference is `tf2.TF1GRUCell`, TF1's cell op for op
+  (TF's own TF1 cells need tf_keras in a process of their own; the tests
+  prove the reference against them), holding the TF1 checkpoint's values
+  (read from `prefix`) or `state.values`."""
+  values = state.values
+  if prefix is not None:
+    reader = tf.train.load_checkpoint(prefix)
+    values = {n: reader.get_tensor(c) for n, c in sources(state).items()}
+  reference = models.build(state.spec, mapping.TF2)
+  mapping.to_model(values, mapping.placements(state.spec, reference,
+                                              mapping.TF2))
+  want = model_outputs(reference, state.spec, x)
+  got = model_outputs(model, state.spec, x)
+  bound = (tolerances.BITWISE if target == mapping.TF2 else
+           tolerances.TF1_CELL_STOCK).for_dtype(state.spec.dtype)
+  return [OutputCheck(name, compare.compare(got[name], want[name]), bound)
+          for name in want]
 
 
 def sources(state):
@@ -310,7 +335,9 @@ def describe_spec(state):
     if plan.averaged:
       text += "; the weights are the EMA averages (the shadows)"
     for what, found in (("dropped optimizer state", plan.dropped),
-                        ("left behind", plan.left_behind)):
+                        ("left behind", plan.left_behind),
+                        ("not read (the same weights in cuDNN's opaque "
+                         "layout)", plan.not_read)):
       if found:
         text += f"\n  {what} ({len(found)}): {', '.join(found)}"
   return text
@@ -595,7 +622,7 @@ def inspect_command(input_path, as_json=False, stdout=None, stderr=None):
   >>> from migration import tf1_checkpoint
   >>> prefix = tf1_checkpoint.LegacyState.example().write_example()
   >>> inspect_command(prefix)
-  9 variables; 1 seed GRU(s)
+  9 variables; 1 GRU(s)
   GRU at scope '': Data Blogger GRU
     4 units, 2 inputs, float64, forward
     head: none

@@ -18,6 +18,9 @@ prefix P ('' at the root, 'encoder', 'model/encoder', ...):
     Adam's powers        [O/]beta1_power, [O/]beta2_power
     EMA shadows          [O/]<variable>/ExponentialMovingAverage
     global_step          `global_step`, an int64 or int32 scalar
+    TensorFlow's own     GRUCell, GRUBlockCell(V2), CudnnCompatibleGRUCell
+    TF1 GRU cells        and CudnnGRU, single, bidirectional or stacked,
+                         under any scope (`tf1_cells` has their names)
 
 Everything else is a variable of some other layer. A Data Blogger GRU is
 recognised from 5 of its 9 names (fewer is another layer's); a tutorial GRU
@@ -35,6 +38,7 @@ import numpy as np
 
 from gru_common import names
 from migration import spec as spec_lib
+from migration import tf1_cells
 
 # TF1 optimizers' slot names, in the order TF1 creates them; each optimizer
 # (by its default name) suffixes `/<slot>` to every variable it trains.
@@ -121,6 +125,9 @@ class FoundGRU:
   shadows: dict = None          # {checkpoint name: EMA shadow name}
   optimizer: str = None         # a key of SLOTS, NO_SLOTS, or a problem
   optimizer_scope: str = ROOT
+  opaque: str = None            # CudnnGRU's opaque_kernel (never read)
+  opaque_slots: list = dataclasses.field(default_factory=list)
+  written_by: str = None        # the TF1 classes, for TensorFlow's cells
 
   def layout(self, global_step=None):
     return Layout(self.scope, None if self.head_scope in (None, self.scope)
@@ -133,6 +140,9 @@ class FoundGRU:
     for slots in self.slots.values():
       found.update(slots.values())
     found.update(self.shadows.values())
+    if self.opaque:
+      found.add(self.opaque)
+      found.update(self.opaque_slots)
     return found
 
   def describe(self):
@@ -156,17 +166,22 @@ class Inventory:
 
   def lines(self):
     """The inventory as `gru-inspect-checkpoint` prints it."""
-    out = [f"{len(self.variables)} variables; {len(self.grus)} seed GRU(s)"]
+    out = [f"{len(self.variables)} variables; {len(self.grus)} GRU(s)"]
     for g in self.grus:
       out.append(f"GRU at scope {g.scope!r}: {g.kind}")
+      if g.written_by:
+        out.append(f"  written by: {g.written_by}")
       spec = g.spec
       if spec is None:
         out.extend(f"  problem: {p}" for p in g.problems)
         continue
       directions = ("forward + backward" if spec.bidirectional else
                     "forward")
-      out.append(f"  {spec.units} units, {spec.input_dim} inputs, "
+      out.append(f"  {_units(spec)} units, {spec.input_dim} inputs, "
                  f"{spec.dtype}, {directions}")
+      if g.opaque:
+        out.append(f"  {g.opaque}: the same weights in cuDNN's opaque "
+                   "layout (not read)")
       head = "none"
       if spec.head:
         head = (f"{spec.head} ({spec.head_units} output"
@@ -198,8 +213,10 @@ class Inventory:
     def gru(g):
       spec = g.spec
       return {
-          "kind": g.kind, "scope": g.scope,
-          "units": spec.units if spec else None,
+          "kind": g.kind, "scope": g.scope, "written_by": g.written_by,
+          "units": list(spec.units) if spec and isinstance(
+              spec.units, tuple) else spec.units if spec else None,
+          "opaque_kernel": g.opaque,
           "input_size": spec.input_dim if spec else None,
           "dtype": spec.dtype if spec else None,
           "directions": (["forward", "backward"] if spec and
@@ -222,6 +239,13 @@ class Inventory:
                              "dtype": self.variables[n][1]}
                             for n in self.other],
     }
+
+
+def _units(spec):
+  """'4', or '5+4' for the layers of a stack."""
+  if isinstance(spec.units, tuple):
+    return "+".join(str(u) for u in spec.units)
+  return str(spec.units)
 
 
 def inspect(shapes, dtypes):
@@ -253,7 +277,8 @@ def inspect(shapes, dtypes):
     if owner is not None and owner != name:
       owners[name] = owner
   model -= set(owners)
-  grus = _find_grus(model, variables)
+  grus = sorted(_find_grus(model, variables) + _find_cells(model, variables),
+                key=lambda g: g.scope)
   _attach_heads(grus, model, variables)
   for gru in grus:
     _attach_slots(gru, owners)
@@ -316,6 +341,19 @@ def _find_grus(model, variables):
   return sorted(grus, key=lambda g: g.scope)
 
 
+def _find_cells(model, variables):
+  """FoundGRUs of TensorFlow's own TF1 GRU cells (`tf1_cells`)."""
+  found = tf1_cells.find(model, variables)
+  opaque = tf1_cells.with_opaque_kernel(found, variables)
+  grus = []
+  for kind, scope, spec, present, problems in found:
+    grus.append(FoundGRU(
+        spec.kind_text() if spec else f"TF1 {kind}", scope, spec, present,
+        problems=problems, slots={}, shadows={}, opaque=opaque.get(scope),
+        written_by=tf1_cells.WRITTEN_BY[kind]))
+  return grus
+
+
 def _check(family, scope, model, variables, reset, bidirectional):
   """A `FoundGRU` for the GRU of `family` under `scope`, checked."""
   probe = spec_lib.ModelSpec(family, 1, 1, "float32", reset_gate=reset,
@@ -365,8 +403,8 @@ def _attach_heads(grus, model, variables):
   candidates = []   # (gru index, distance, head kind, head scope, names)
   for i, gru in enumerate(grus):
     spec = gru.spec
-    if spec is None:
-      continue
+    if spec is None or spec.family == tf1_cells.FAMILY:
+      continue   # TensorFlow's cells convert without a head
     if spec.family == spec_lib.SCAN:
       head, head_names = spec_lib.ADDITION, names.ADDITION_OUTPUT
     else:
@@ -419,6 +457,8 @@ def _attach_slots(gru, owners):
   scopes = set()
   unknown = []
   for name, owner in owners.items():
+    if owner == gru.opaque:
+      gru.opaque_slots.append(name)
     if owner not in mine:
       continue
     slot = name.rpartition("/")[2]
@@ -473,6 +513,7 @@ class Plan:
   left_behind: list = dataclasses.field(default_factory=list)
   dropped: list = dataclasses.field(default_factory=list)
   averaged: bool = False        # sources are EMA shadows
+  not_read: list = dataclasses.field(default_factory=list)  # duplicates
 
 
 def plan(inventory, scope=None, use_ema=False, drop_optimizer_state=False,
@@ -508,8 +549,14 @@ def plan(inventory, scope=None, use_ema=False, drop_optimizer_state=False,
   optimizer_names = sorted(s for v in gru.slots.values() for s in v.values())
   powers = [p for p in inventory.beta_powers
             if _parent(p) == gru.optimizer_scope]
+  if gru.opaque_slots and not drop_optimizer_state:
+    raise SelectionError(
+        f"CudnnGRU's optimizer slots {_listing(sorted(gru.opaque_slots))} "
+        f"belong to {gru.opaque!r}, whose layout is cuDNN's and "
+        "device-specific, so they cannot be converted; pass "
+        "drop_optimizer_state=True to convert the weights without them")
   if drop_optimizer_state:
-    dropped = optimizer_names + powers + (
+    dropped = optimizer_names + sorted(gru.opaque_slots) + powers + (
         [inventory.global_step] if inventory.global_step else [])
   elif gru.optimizer == ADAM:
     exact = [join(gru.optimizer_scope, p) for p in BETA_POWERS]
@@ -537,8 +584,9 @@ def plan(inventory, scope=None, use_ema=False, drop_optimizer_state=False,
         f"{inventory.global_step!r} has nowhere to go: it carries into the "
         "Keras optimizer's `iterations` only with TF1 Adam state; pass "
         "drop_optimizer_state=True to convert the weights without it")
+  not_read = [gru.opaque] if gru.opaque else []
   used = (set(sources.values()) | converted | set(dropped) |
-          ({step} if step else set()))
+          set(not_read) | ({step} if step else set()))
   if adam:
     for group in adam.values():
       used |= set(group.values())
@@ -552,7 +600,7 @@ def plan(inventory, scope=None, use_ema=False, drop_optimizer_state=False,
   if adam is None:
     layout = dataclasses.replace(layout, optimizer_scope=ROOT)
   return Plan(gru, sources, layout, adam, step, left, sorted(dropped),
-              use_ema)
+              use_ema, not_read)
 
 
 def _check_adam(variables, layout_names, adam):
@@ -586,16 +634,17 @@ def _select(inventory, scope):
     chosen = [g for g in grus if g.scope == scope]
     if not chosen:
       raise SelectionError(
-          f"scope={scope!r}: no seed GRU there; GRUs found at scopes "
+          f"scope={scope!r}: no GRU there; GRUs found at scopes "
           f"{inventory.scopes()}" if grus else
-          f"scope={scope!r}: no seed GRU in this checkpoint")
+          f"scope={scope!r}: no GRU in this checkpoint")
   else:
     chosen = grus
   if not chosen:
     raise SelectionError(
         "these variables are not one of this project's legacy models (no "
-        "Data Blogger GRU 'Wz'..., no tutorial GRU 'gru_init/...' under any "
-        f"scope): {_listing(sorted(inventory.variables), 10)}")
+        "Data Blogger GRU 'Wz'..., no tutorial GRU 'gru_init/...', no TF1 "
+        "GRU cell '.../gates/kernel'... under any scope): "
+        f"{_listing(sorted(inventory.variables), 10)}")
   if len(chosen) > 1:
     raise SelectionError(
         f"{len(chosen)} GRUs in this checkpoint, at scopes "

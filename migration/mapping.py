@@ -24,6 +24,7 @@ import numpy as np
 
 from gru_common import names
 from migration import spec as spec_lib
+from migration import tf1_cells
 
 TF2 = "tf2"        # this project's layers (tf2/)
 KERAS = "keras"    # stock Keras layers only
@@ -85,11 +86,13 @@ class MappingError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Placement:
-  """Where one legacy variable lives in a model."""
-  legacy: str
+  """Where (a block of) one legacy variable lives in a model."""
+  legacy: str               # None: no legacy variable; the block is zero
   variable: object          # the model's keras.Variable
   index: tuple              # numpy index into it (() for all of it)
   negate: bool
+  source: tuple = ()        # numpy index into the legacy variable
+  legacy_shape: tuple = None  # the legacy variable's (for blocks)
 
 
 def gru_rows(spec):
@@ -116,6 +119,10 @@ def placements(spec, model, target):
   """Every legacy variable's place in `model` (built for `spec`, `target`)."""
   if target not in TARGETS:
     raise MappingError(f"target must be one of {TARGETS}, got {target!r}")
+  if spec.family == tf1_cells.FAMILY:
+    result = _cell_placements(spec, model, target)
+    _check_coverage(result, spec)
+    return result
   result = []
   units = spec.units
   for scope, cell in _gru_cells(model, spec):
@@ -143,6 +150,55 @@ def placements(spec, model, target):
   return result
 
 
+def keras_cells(model):
+  """The recurrent cells of a model of TF1 cells (`models.build`), in
+  `CellSpec.cells()` order: layer by layer, forward before backward."""
+  # Imported here: the commands import this module before TensorFlow's
+  # quiet start-up (gru_common.tensorflow_startup).
+  import keras  # pylint: disable=g-import-not-at-top
+  def expand(cell):
+    return list(getattr(cell, "cells", [cell]))
+  result = []
+  for layer in model.layers:
+    if isinstance(layer, keras.layers.Bidirectional):
+      forward = expand(layer.forward_layer.cell)
+      backward = expand(layer.backward_layer.cell)
+      for f, b in zip(forward, backward):
+        result.extend([f, b])
+    elif isinstance(layer, keras.layers.RNN):
+      result.extend(expand(layer.cell))
+  return result
+
+
+def _cell_placements(spec, model, target):
+  """Placements of a `tf1_cells.CellSpec`: stock Keras through
+  `tf1_cells.ROWS`; this project's TF1 cells hold each TF1 variable whole."""
+  from tf2 import tf1_gru_cell  # pylint: disable=g-import-not-at-top
+  cells = keras_cells(model)
+  if len(cells) != len(spec.cells()):
+    raise MappingError(f"model {model.name!r} has {len(cells)} recurrent "
+                       f"cells; the {spec.describe()} has "
+                       f"{len(spec.cells())}")
+  shapes = spec.shapes()
+  result = []
+  for cell, (layer, _, path) in zip(cells, spec.cells()):
+    weights = _weights_by_name(cell)
+    if target == TF2:
+      for name, _ in tf1_cells.VARIABLES[spec.kind]:
+        result.append(Placement(f"{path}/{name}", _get(
+            weights, tf1_gru_cell.weight_name(name), cell), (), False))
+      continue
+    input_dim, units = spec.layer_input(layer), spec.units[layer]
+    for row in tf1_cells.ROWS[spec.kind]:
+      legacy = f"{path}/{row.tf1}" if row.tf1 else None
+      result.append(Placement(
+          legacy, _get(weights, row.keras, cell),
+          tf1_cells.keras_index(row, units), False,
+          tf1_cells.tf1_index(row, input_dim, units) if legacy else (),
+          shapes[legacy] if legacy else None))
+  return result
+
+
 def _get(weights, name, layer):
   if name not in weights:
     raise MappingError(f"layer {layer.name!r} has no weight {name!r} (it "
@@ -154,16 +210,25 @@ def _check_coverage(result, spec):
   """Every element of every model variable is placed exactly once."""
   shapes = spec.shapes()
   coverage = {}
+  legacy_coverage = {n: np.zeros(s, np.int32) for n, s in shapes.items()}
   for p in result:
     var = p.variable
     covered = coverage.setdefault(id(var), (var, np.zeros(var.shape,
                                                           np.int32)))[1]
     region = covered[p.index]
-    if region.shape != shapes[p.legacy]:
-      raise MappingError(
-          f"{p.legacy!r} {shapes[p.legacy]} does not fit {var.path!r}"
-          f"{list(p.index) or ''} of shape {region.shape}")
+    if p.legacy is not None:
+      block = legacy_coverage[p.legacy][p.source]
+      if region.shape != block.shape:
+        raise MappingError(
+            f"{p.legacy!r}{list(p.source) or ''} {block.shape} does not fit "
+            f"{var.path!r}{list(p.index) or ''} of shape {region.shape}")
+      legacy_coverage[p.legacy][p.source] += 1
     covered[p.index] += 1
+  for name, covered in legacy_coverage.items():
+    if (covered != 1).any():
+      raise MappingError(
+          f"legacy variable {name!r} is not placed exactly once (counts "
+          f"{sorted(set(covered.ravel().tolist()))})")
   for var, covered in coverage.values():
     if (covered != 1).any():
       raise MappingError(
@@ -188,10 +253,14 @@ def to_model(values, placements_, slot_of=None, second_moment=False):
     if key not in arrays:
       arrays[key] = (target, np.empty(tuple(target.shape),
                                       np.dtype(target.dtype)))
+    if p.legacy is None:
+      arrays[key][1][p.index] = 0
+      continue
     value = np.asarray(values[p.legacy])
     if value.dtype != arrays[key][1].dtype:
       raise MappingError(f"{p.legacy!r} is {value.dtype}; the model's "
                          f"{target.path!r} is {arrays[key][1].dtype}")
+    value = value[p.source]
     arrays[key][1][p.index] = -value if (p.negate and not second_moment) \
         else value
   for target, array in arrays.values():
@@ -204,6 +273,20 @@ def from_model(placements_, slot_of=None, second_moment=False):
   for p in placements_:
     source = slot_of(p.variable) if slot_of else p.variable
     array = np.asarray(source.numpy())[p.index]
-    values[p.legacy] = np.ascontiguousarray(
-        -array if (p.negate and not second_moment) else array)
+    if p.legacy is None:
+      if np.any(array != 0):
+        raise MappingError(
+            f"{source.path!r}{list(p.index)} holds nonzero values, but the "
+            "TF1 cell has no variable for them (a cuDNN-compatible cell has "
+            "one gate bias, Keras's input and recurrent ones summed; merging "
+            "them would change the weights)")
+      continue
+    if p.negate and not second_moment:
+      array = -array
+    if p.legacy_shape is None:
+      values[p.legacy] = np.ascontiguousarray(array)
+    else:
+      whole = values.setdefault(p.legacy,
+                                np.empty(p.legacy_shape, array.dtype))
+      whole[p.source] = array
   return values

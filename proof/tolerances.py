@@ -59,6 +59,25 @@ STOCK_KERAS = Bound(
     "the gates' matmuls and, for the Data Blogger GRU, computes "
     "sigmoid(-a) where the legacy graph computes 1 - sigmoid(a)")
 
+# TensorFlow's own TF1 GRU cells (migration/tf1_cells.py) against a stock
+# keras.layers.GRU: TF1 multiplies [x; h] by one kernel, Keras multiplies x
+# and h by two and adds the products, so sums round differently.
+TF1_CELL_STOCK = Bound(
+    1e-5, 1e-14,
+    "TF1's cells multiply [x; h] by one kernel; keras.layers.GRU by two, "
+    "adding the products")
+
+# tf2.TF1GRUCell (TF1's cell op for op) against TF's own TF1 programs, in
+# float32, where it is not bitwise: the cuDNN-compatible cell (the same ops,
+# up to a few ulps apart; the graphs are optimized differently), and
+# GRUBlockCellV2, whose checkpoint names are GRUCell's, so it converts to
+# GRUCell's ops rather than the fused GRUBlockCell op. Every other kind, and
+# every kind in float64, is bitwise.
+TF1_CELL_FLOAT32_NOT_BITWISE = Bound(
+    1e-6, 0.0,
+    "float32 cuDNN-compatible cells (differently optimized graphs) and "
+    "GRUBlockCellV2 (converted to GRUCell's ops, not the fused op)")
+
 GOLDEN = Bound(
     1e-6, 1e-14,
     "golden outputs were written on this project's CI machine type, where "

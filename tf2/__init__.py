@@ -5,6 +5,8 @@ Layers (all registered for `.keras` saving under "tf1_gru_migration"):
   LoopGRUCell, LoopGRU: the tutorial GRU (legacy/loop_gru.py).
   PerSequenceDense: the addition job's output layer, applied per sequence.
   ReverseSequence, LegacyBidirectional: the legacy padding semantics.
+  TF1GRUCell: TensorFlow's own TF1 GRU cells (GRUCell, GRUBlockCell,
+    CudnnCompatibleGRUCell), op for op.
 Optimizer:
   TF1Adam: Adam with tf.compat.v1.train.AdamOptimizer's exact arithmetic.
 
@@ -19,6 +21,8 @@ from tf2.optimizers import TF1Adam
 from tf2.per_sequence_dense import PerSequenceDense
 from tf2.scan_gru import ScanGRU
 from tf2.scan_gru import ScanGRUCell
+from tf2.tf1_gru_cell import TF1GRUCell
 
 __all__ = ["LegacyBidirectional", "LoopGRU", "LoopGRUCell", "PerSequenceDense",
-           "ReverseSequence", "ScanGRU", "ScanGRUCell", "TF1Adam"]
+           "ReverseSequence", "ScanGRU", "ScanGRUCell", "TF1Adam",
+           "TF1GRUCell"]

@@ -1,0 +1,107 @@
+"""Golden TF1 checkpoints of TensorFlow's own GRU cells, and their outputs.
+
+Each case is a TF1 program built with TensorFlow's own cells (run by
+`compat_tests/tf1_cell_oracle.py` in a subprocess: on TF 2.21 those cells
+exist only with `tf_keras` and `TF_USE_LEGACY_KERAS=1` set before
+TensorFlow is imported, which must never happen in the test process). It
+gives every variable seeded random values, optionally trains a few Adam
+steps, saves with a plain `Saver` and records the program's outputs on a
+probe batch, with and without `sequence_length`.
+
+`python -m compat_tests.regenerate_goldens` writes them into
+compat_tests/goldens/tf1_cells/<case>/ (a dry run by default); the folder's
+README says how each kind was built. This module imports no TensorFlow.
+"""
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "goldens",
+                      "tf1_cells")
+CHECKPOINT = "model.ckpt"
+OUTPUTS = "outputs.npz"     # x, lengths, outputs, outputs_with_lengths
+FILES = (CHECKPOINT + ".data-00000-of-00001", CHECKPOINT + ".index", OUTPUTS)
+BATCH, TIME, INPUT = 4, 6, 3
+LENGTHS = (6, 3, 1, 5)      # full, shorter, a single step
+STEPS = 3                   # Adam steps of the cases that train
+
+# How the cells are wired (what the TF1 program called).
+DYNAMIC = "dynamic_rnn"
+STATIC = "static_rnn"
+BIDIRECTIONAL = "bidirectional_dynamic_rnn"
+MULTI = "dynamic_rnn(MultiRNNCell)"
+BI_MULTI = "bidirectional_dynamic_rnn(MultiRNNCell)"
+STACK_BI = "stack_bidirectional_dynamic_rnn"
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+  cell: str                   # tf1_cells kind: "GRUCell", "GRUBlockCell"...
+  wiring: str
+  units: tuple                # per layer
+  dtype: str = "float32"
+  scope: str = ""             # the user's enclosing variable scope
+  cell_name: str = None       # GRUCell(name=...)
+  rnn_scope: str = None       # dynamic_rnn(scope=...)
+  adam: bool = False          # trained with Adam and a global_step
+  extra_layer: bool = False   # a dense layer on the outputs
+  cudnn_gru: bool = False     # also the CudnnGRU layer's opaque_kernel
+
+  @property
+  def bidirectional(self):
+    return self.wiring in (BIDIRECTIONAL, BI_MULTI, STACK_BI)
+
+  @property
+  def width(self):
+    return self.units[-1] * (2 if self.bidirectional else 1)
+
+
+CASES = {
+    "gru_cell": Case("GRUCell", DYNAMIC, (5,)),
+    "gru_cell_float64_named": Case("GRUCell", DYNAMIC, (4,), "float64",
+                                   scope="model/encoder",
+                                   cell_name="enc_cell"),
+    "gru_cell_static": Case("GRUCell", STATIC, (4,)),
+    "gru_cell_bidirectional": Case("GRUCell", BIDIRECTIONAL, (4,),
+                                   "float64"),
+    "gru_cell_multi": Case("GRUCell", MULTI, (5, 4), rnn_scope="stack"),
+    "gru_cell_bi_multi": Case("GRUCell", BI_MULTI, (4, 3)),
+    "gru_cell_adam": Case("GRUCell", DYNAMIC, (4,), scope="encoder",
+                          adam=True, extra_layer=True),
+    "gru_block_cell": Case("GRUBlockCell", DYNAMIC, (5,)),
+    "gru_block_cell_v2": Case("GRUBlockCellV2", DYNAMIC, (4,),
+                              scope="decoder"),
+    "cudnn_compatible": Case("CudnnCompatibleGRUCell", DYNAMIC, (5,)),
+    "cudnn_compatible_float64": Case("CudnnCompatibleGRUCell", MULTI, (4, 4),
+                                     "float64"),
+    "cudnn_gru": Case("CudnnCompatibleGRUCell", MULTI, (4, 4),
+                      cudnn_gru=True),
+    "cudnn_gru_bidirectional": Case("CudnnCompatibleGRUCell", STACK_BI,
+                                    (3, 3), cudnn_gru=True),
+}
+
+
+def prefix(name, folder=FOLDER):
+  return os.path.join(folder, name, CHECKPOINT)
+
+
+def write(name, folder=FOLDER):
+  """Runs case `name`'s TF1 program (in a subprocess, see the module
+  docstring) into `folder`/<name>/; returns the files it wrote."""
+  write_all([name], folder)
+  return FILES
+
+
+def write_all(names, folder=FOLDER):
+  """Writes several cases with one subprocess (one TensorFlow start)."""
+  result = subprocess.run(
+      [sys.executable, "-m", "compat_tests.tf1_cell_oracle", "--folder",
+       folder, *names], cwd=_REPOSITORY, capture_output=True, text=True,
+      check=False)
+  if result.returncode:
+    raise RuntimeError(f"the TF1 cell oracle failed:\n{result.stderr[-3000:]}")
+
+
+_REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
