@@ -1,9 +1,13 @@
 """Installs the legacy (TF1-style) and TF2 GRUs, the migration layer and the
 command-line tools.
 
-  pip install .          # the library and the gru-* commands
-  pip install '.[test]'  # plus what the test suite needs
+  pip install .              # the library and the gru-* commands
+  pip install '.[onnx]'      # plus ONNX export (--output=FILE.onnx)
+  pip install '.[backends]'  # plus PyTorch (CPU), for the Keras-backend tests
+  pip install '.[test]'      # plus what the test suite needs
 """
+
+ONNX = ["onnx==1.23.2", "onnxruntime==1.32.0"]
 
 import setuptools
 
@@ -28,13 +32,20 @@ setuptools.setup(
         "tensorboard==2.21.0",
     ],
     extras_require={
-        "test": [
+        "onnx": ONNX,
+        # PyPI's torch 2.13.0 wheel for Linux pulls CUDA packages; its CPU
+        # build comes from PyTorch's own index (README, "Serve the migrated
+        # model without TensorFlow").
+        "backends": ["torch==2.13.0"],
+        "test": ONNX + [
             "pytest==9.2.0",
             "pytest-xdist==3.8.0",
             "hypothesis==6.170.15",
             # TensorFlow's own TF1 cells, the oracle of the TF1-cell tests
             # (run in a subprocess with TF_USE_LEGACY_KERAS=1).
             "tf_keras==2.21.0",
+            # Converted stock-Keras models under Keras's JAX backend.
+            "jax[cpu]==0.10.2",
         ],
     },
     entry_points={

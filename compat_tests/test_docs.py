@@ -9,6 +9,7 @@ from migration import convert
 from migration import inventory
 from migration import live
 from migration import tf1_checkpoint
+from tf2 import exact_model
 from tf2 import legacy_semantics
 from tf2 import loop_gru
 from tf2 import optimizers
@@ -17,8 +18,8 @@ from tf2 import scan_gru
 from tf2 import tf1_gru_cell
 
 MODULES = [scan_gru, loop_gru, per_sequence_dense, legacy_semantics,
-           optimizers, tf1_gru_cell, convert, inventory, tf1_checkpoint,
-           live]
+           optimizers, tf1_gru_cell, exact_model, convert, inventory,
+           tf1_checkpoint, live]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)

@@ -56,10 +56,11 @@ def assert_rows_pass(rows):
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_reference_path_is_bitwise_legacy(case):
   rows = equivalence.forward_and_gradients(
-      case, modes=("eager", "function", "keras"))
+      case, modes=("eager", "function", "predict", "keras"))
   reference = [r for r in rows if "TF2 eager" in r.comparison or
-               "tf.function" in r.comparison]
-  assert len(reference) == 6 and all(r.exact for r in reference)
+               "tf.function" in r.comparison or "predict vs" in r.comparison
+               and "TF2" in r.comparison]
+  assert len(reference) == 7 and all(r.exact for r in reference)
   assert_rows_pass(rows)
 
 
@@ -130,7 +131,7 @@ def cases(draw):
 @hypothesis.given(cases())
 def test_property_reference_path_is_bitwise_and_keras_within_bound(case):
   assert_rows_pass(equivalence.forward_and_gradients(
-      case, modes=("function", "keras")))
+      case, modes=("function", "predict", "keras")))
 
 
 class TestDomain:

@@ -7,6 +7,11 @@ The direction follows from --input:
                             has Adam state)
       --output=PREFIX       a TF2 checkpoint (tf.train.Checkpoint with
                             model= and optimizer=)
+  either
+      --output=FILE.onnx    an ONNX model (ONNX's GRU operator and head
+                            ops; float32 models only, since onnxruntime's
+                            GRU has no float64 kernel); --verify runs it in
+                            onnxruntime against the legacy graph
   a .keras file
       --output=PREFIX       a TF1 checkpoint that the legacy graph restores
                             with tf.compat.v1.train.Saver; refused, naming
@@ -51,11 +56,14 @@ from migration import spec as spec_lib
 
 _INPUT = flags.DEFINE_string("input", None, "A TF1 checkpoint prefix (or "
                              "folder), or a .keras file.", required=True)
-_OUTPUT = flags.DEFINE_string("output", None, "A .keras file or a checkpoint "
-                              "prefix (see above).", required=True)
+_OUTPUT = flags.DEFINE_string("output", None, "A .keras file, a checkpoint "
+                              "prefix or an .onnx file (see above).",
+                              required=True)
 _TARGET = flags.DEFINE_enum("target", mapping.TF2, mapping.TARGETS,
-                            "For a TF1 input: this project's layers (tf2) or "
-                            "stock Keras layers only (keras).")
+                            "For a TF1 input and a .keras or checkpoint "
+                            "output: this project's layers (tf2) or stock "
+                            "Keras layers only (keras). An .onnx output "
+                            "needs none.")
 _FAMILY = flags.DEFINE_enum(
     "family", None, spec_lib.FAMILIES,
     "For a .keras input of stock Keras layers not written by this tool: "

@@ -17,6 +17,7 @@ import numpy as np
 
 from gru_common import addition_data
 from gru_common import job_configs
+from gru_common import keras_precision
 from gru_common import plotting
 from gru_common import tables
 from legacy import addition_job
@@ -101,8 +102,13 @@ def run(output_dir, config=job_configs.AdditionConfig(), log=print):
   predictions = {"legacy (TF1 graph)": addition_data.decode_prediction(
       reference["query"])}
   for label, model in models.items():
-    outputs[label] = {"test set": np.asarray(model(x_test)),
-                      "query": np.asarray(model(query))}
+    # Model.predict, as users call it. Stock Keras casts float64 arrays to
+    # floatx in predict, so floatx is set to float64 first, as the README
+    # says (this project's models, tf2.ExactModel, do that themselves).
+    with keras_precision.floatx(state.spec.dtype):
+      outputs[label] = {name: model.predict(x, verbose=0)
+                        for name, x in (("test set", x_test),
+                                        ("query", query))}
     predictions[label] = addition_data.decode_prediction(
         outputs[label]["query"])
   for label, out in outputs.items():

@@ -5,6 +5,7 @@
     tf1_to_keras_file(...)           TF1 checkpoint -> .keras file
     tf1_to_tf2_checkpoint(...)       TF1 checkpoint -> TF2 checkpoint
     keras_file_to_tf1(...)           .keras file -> TF1 checkpoint
+    convert_path(input, "m.onnx")    TF1 checkpoint or .keras -> ONNX model
     verify_outputs(state, model)     both on a probe batch, per output
     convert_path(input, output)      one conversion, its direction by file type
     command(...)                     gru-convert-checkpoint: messages, status
@@ -31,10 +32,12 @@ import numpy as np
 import tensorflow as tf
 
 from gru_common import files
+from gru_common import keras_precision
 from gru_common import tables
 from migration import legacy_graph
 from migration import mapping
 from migration import models
+from migration import onnx_export
 from migration import optimizer_state
 from migration import spec as spec_lib
 from migration import tf1_cells
@@ -43,7 +46,7 @@ from proof import compare
 from proof import tolerances
 
 # What a conversion raises for bad input (all subclasses of these).
-ERRORS = (FileNotFoundError, FileExistsError, ValueError)
+ERRORS = (FileNotFoundError, FileExistsError, ValueError)  # OnnxError too
 COMMAND = "gru-convert-checkpoint"
 
 
@@ -251,16 +254,23 @@ def probe_inputs(spec, batch=8, time=12, seed=0):
 
 
 def model_outputs(model, spec, x):
-  """{"gru": sequence output, "head": model output (if any)} of a model."""
+  """{"gru": sequence output, "head": model output (if any)} of a model, or
+  {"rnn": output} for TF1 cells.
+
+  Computed with `Model.predict`, the API users call, with Keras's floatx
+  set to the model's dtype as the README tells users to (Keras casts float
+  arrays to floatx in `predict`; gru_common/keras_precision.py)."""
   if spec.family == tf1_cells.FAMILY:
-    return {"rnn": np.asarray(model.predict_on_batch(x))}
-  gru = models.gru_layer(model, spec)
-  fetch = keras.Model(model.input, [gru.output, model.output])
-  gru_out, head_out = (np.asarray(t) for t in fetch(x))
-  out = {"gru": gru_out}
-  if spec.head:
-    out["head"] = head_out
-  return out
+    fetch, names_ = model, ["rnn"]
+  else:
+    gru = models.gru_layer(model, spec)
+    fetch = keras.Model(model.input, [gru.output, model.output])
+    names_ = ["gru", "head"] if spec.head else ["gru"]
+  with keras_precision.floatx(spec.dtype):
+    outputs = fetch.predict(x, batch_size=len(x), verbose=0)
+  if not isinstance(outputs, (list, tuple)):
+    outputs = [outputs]
+  return {name: np.asarray(out) for name, out in zip(names_, outputs)}
 
 
 def verify_outputs(state, model, target, x=None, prefix=None):
@@ -279,26 +289,42 @@ def verify_outputs(state, model, target, x=None, prefix=None):
   [('gru', False, True)]
   """
   x = probe_inputs(state.spec) if x is None else x
-  if state.spec.family == tf1_cells.FAMILY:
-    return _verify_cells(state, model, target, x, prefix)
-  legacy = legacy_graph.build(state.spec)
-  legacy_out = legacy_graph.run(legacy, x, prefix=prefix,
-                                values=None if prefix else state.values,
-                                sources=sources(state))
-  converted = model_outputs(model, state.spec, x)
-  bound_kind = (tolerances.BITWISE if target == mapping.TF2 else
-                tolerances.STOCK_KERAS)
-  bound = bound_kind.for_dtype(state.spec.dtype)
-  return [OutputCheck(name, compare.compare(converted[name],
-                                            legacy_out[name]), bound)
-          for name in legacy_out]
+  want = reference_outputs(state, x, prefix)
+  got = model_outputs(model, state.spec, x)
+  cells = state.spec.family == tf1_cells.FAMILY
+  bound = (tolerances.BITWISE if target == mapping.TF2 else
+           tolerances.TF1_CELL_STOCK if cells else
+           tolerances.STOCK_KERAS).for_dtype(state.spec.dtype)
+  return [OutputCheck(name, compare.compare(got[name], want[name]), bound)
+          for name in want]
 
 
-def _verify_cells(state, model, target, x, prefix):
-  """TF1 cells: the reference is `tf2.TF1GRUCell`, TF1's cell op for op
-  (TF's own TF1 cells need tf_keras in a process of their own; the tests
-  prove the reference against them), holding the TF1 checkpoint's values
-  (read from `prefix`) or `state.values`."""
+def verify_onnx(state, model_bytes, x=None, prefix=None):
+  """Compares the legacy graph with an ONNX model of it in onnxruntime.
+
+  Returns:
+    A list of `OutputCheck`, one per output, bound `tolerances.ONNX_RUNTIME`.
+  """
+  x = probe_inputs(state.spec) if x is None else x
+  want = reference_outputs(state, x, prefix)
+  got = onnx_export.run(model_bytes, x)
+  bound = tolerances.ONNX_RUNTIME.for_dtype(state.spec.dtype)
+  return [OutputCheck(name, compare.compare(got[name], want[name]), bound)
+          for name in want]
+
+
+def reference_outputs(state, x, prefix=None):
+  """What the legacy side computes on x, per output, weights restored from
+  the TF1 checkpoint at `prefix` or taken from `state.values`.
+
+  For the seed GRUs, the legacy graph. For TF1 cells, `tf2.TF1GRUCell`,
+  TF1's cell op for op (TF's own TF1 cells need tf_keras in a process of
+  their own; the tests prove the reference against them)."""
+  if state.spec.family != tf1_cells.FAMILY:
+    legacy = legacy_graph.build(state.spec)
+    return legacy_graph.run(legacy, x, prefix=prefix,
+                            values=None if prefix else state.values,
+                            sources=sources(state))
   values = state.values
   if prefix is not None:
     reader = tf.train.load_checkpoint(prefix)
@@ -306,12 +332,7 @@ def _verify_cells(state, model, target, x, prefix):
   reference = models.build(state.spec, mapping.TF2)
   mapping.to_model(values, mapping.placements(state.spec, reference,
                                               mapping.TF2))
-  want = model_outputs(reference, state.spec, x)
-  got = model_outputs(model, state.spec, x)
-  bound = (tolerances.BITWISE if target == mapping.TF2 else
-           tolerances.TF1_CELL_STOCK).for_dtype(state.spec.dtype)
-  return [OutputCheck(name, compare.compare(got[name], want[name]), bound)
-          for name in want]
+  return model_outputs(reference, state.spec, x)
 
 
 def sources(state):
@@ -385,7 +406,8 @@ def convert_path(input_path, output_path, target=mapping.TF2, family=None,
 
   Args:
     input_path: a TF1 checkpoint prefix or folder, or a .keras file.
-    output_path: a .keras file or a checkpoint prefix.
+    output_path: a .keras file, a checkpoint prefix, or an .onnx file (from
+      either input; `onnx_export`).
     target: "tf2" or "keras", the layers of a TF1 checkpoint's conversion.
     family: "scan" or "loop", for a stock-Keras .keras file that does not
       record which legacy GRU it holds.
@@ -424,6 +446,14 @@ def convert_path(input_path, output_path, target=mapping.TF2, family=None,
   input_path = os.fspath(input_path)
   output_path = os.fspath(output_path)
   from_keras_file = input_path.endswith(files.KERAS_SUFFIX)
+  if output_path.endswith(onnx_export.SUFFIX):
+    if to_keras_file:
+      raise files.PathError("output_path", output_path,
+                            "must end in .keras")
+    if from_keras_file:
+      _check_keras_input_options(options)
+    return _to_onnx(input_path, output_path, family, verify, overwrite, log,
+                    options, from_keras_file)
   if to_keras_file is None:
     to_keras_file = output_path.endswith(files.KERAS_SUFFIX)
   elif to_keras_file and not output_path.endswith(files.KERAS_SUFFIX):
@@ -434,15 +464,62 @@ def convert_path(input_path, output_path, target=mapping.TF2, family=None,
       raise files.PathError("output_path", output_path, (
           "a .keras input converts to a TF1 checkpoint; give a checkpoint "
           "prefix, not a .keras file"))
-    unknown = sorted(set(options) - {"scope"})
-    if unknown:
-      raise ValueError(f"{', '.join(unknown)}: only for a TF1 checkpoint "
-                       "input; a .keras input holds one model and no TF1 "
-                       "optimizer or EMA state")
+    _check_keras_input_options(options)
     return _keras_to_tf1(input_path, output_path, family, verify, overwrite,
                          log, options.get("scope"))
   return _tf1_to_tf2(input_path, output_path, target, to_keras_file, verify,
                      overwrite, log, options)
+
+
+def _check_keras_input_options(options):
+  unknown = sorted(set(options) - {"scope"})
+  if unknown:
+    raise ValueError(f"{', '.join(unknown)}: only for a TF1 checkpoint "
+                     "input; a .keras input holds one model and no TF1 "
+                     "optimizer or EMA state")
+
+
+def _to_onnx(input_path, output_path, family, verify, overwrite, log,
+             options, from_keras_file):
+  """A TF1 checkpoint or .keras file -> an ONNX model (`onnx_export`),
+  checked in onnxruntime against the legacy graph with `verify`."""
+  prefix = None
+  if from_keras_file:
+    if not os.path.isfile(input_path):
+      raise FileNotFoundError(f"input_path: no such file: {input_path!r}")
+    read = [input_path]
+    model = load_keras_file(input_path)
+    state, _ = _from_keras(model, None, family, options.get("scope"))
+  else:
+    prefix, read = tf1_checkpoint.resolve(input_path)
+    state = tf1_checkpoint.read(prefix, **options)
+  onnx_export.check_exportable(state.spec)
+  output = files.Output(output_path, is_checkpoint=False, overwrite=overwrite,
+                        inputs=read, log=log)
+  stock, _ = to_keras(state, mapping.KERAS)
+  proto = onnx_export.from_keras_model(
+      stock, state.spec, doc=f"{state.spec.describe()}, from {input_path}")
+  data = proto.SerializeToString()
+  kept = "" if state.adam is None else (
+      "\n  not exported: the optimizer state (an ONNX graph is the forward "
+      "pass)")
+  report = Report(f"Wrote ONNX model {output_path} (opset "
+                  f"{onnx_export.OPSET}) from {input_path}: "
+                  f"{describe_spec(state)}{kept}", state)
+
+  def write(path):
+    with open(path, "wb") as f:
+      f.write(data)
+
+  with output.stage() as tmp:
+    _write(lambda: write(tmp), output_path)
+    if verify:
+      with open(tmp, "rb") as f:
+        report.checks = verify_onnx(state, f.read(), prefix=prefix)
+    if report.ok:
+      output.publish(tmp)
+      report.published = True
+  return report
 
 
 def _keras_to_tf1(input_path, output_path, family, verify, overwrite, log,

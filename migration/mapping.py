@@ -75,6 +75,17 @@ CLASSIFIER_HEAD = (  # keras.layers.Dense
     Row(spec_lib.CLASSIFIER_HEAD[1], "bias", "bias", None),
 )
 
+# The stock Keras GRU's weights as inputs of ONNX's GRU operator, one
+# direction each (migration/onnx_export.py). Keras's gate order [z, r, h] is
+# ONNX's, so every gate block above keeps its index there: ONNX holds the
+# kernels transposed, and one bias [input bias; recurrent bias] of 6u.
+#   Keras weight        ONNX input   shape in ONNX (per direction)
+ONNX_GRU = (
+    ("kernel", "W"),            # [3u, input]       = kernel.T
+    ("recurrent_kernel", "R"),  # [3u, u]           = recurrent_kernel.T
+    ("bias", "B"),              # [6u]: bias, then zeros (reset_after=False)
+)                               #   or bias[0], bias[1] (reset_after=True)
+
 # Where the heads live in the converted models (migration/models.py).
 HEAD_LAYER = {spec_lib.ADDITION: names.ADDITION_OUTPUT_LAYER,
               spec_lib.CLASSIFIER: names.CLASSIFIER_LAYER}

@@ -163,7 +163,15 @@ def build(spec, target, layout=inventory.Layout()):
         dtype=dtype, name=names.POOLING_LAYER)(outputs)
     outputs = keras.layers.Dense(spec.head_units, dtype=dtype,
                                  name=mapping.HEAD_LAYER[spec.head])(outputs)
-  return keras.Model(inputs, outputs, name=model_name(spec.family, layout))
+  return _model_class(target)(inputs, outputs,
+                              name=model_name(spec.family, layout))
+
+
+def _model_class(target):
+  """`tf2.ExactModel` for this project's layers (its `predict`, `evaluate`
+  and `fit` keep float64 data float64); a plain functional `keras.Model` for
+  stock Keras, which must load without this project."""
+  return tf2.ExactModel if target == mapping.TF2 else keras.Model
 
 
 def _layer_name(path):
@@ -235,7 +243,7 @@ def _build_cells(spec, target, layout):
     for i, u in enumerate(units):
       x = bidirectional(rnn(u, paths[2 * i]), rnn(u, paths[2 * i + 1], True),
                         f"cell_{i}>bidirectional_rnn")(x)
-  return keras.Model(inputs, x, name=model_name(spec.kind, layout))
+  return _model_class(target)(inputs, x, name=model_name(spec.kind, layout))
 
 
 def cell_spec_from_model(model):

@@ -9,7 +9,11 @@ runs the legacy graph and compares against it:
                                      and the inputs
     TF2 XLA (jit_compile=True)       within tolerances.XLA (gradients within
                                      GRADIENT_XLA)
-    stock Keras (converted)          within tolerances.STOCK_KERAS
+    TF2 Model.predict                bitwise (tf2.ExactModel, as users call it)
+    stock Keras (converted)          within tolerances.STOCK_KERAS, by
+                                     Model.predict with floatx set to the
+                                     model's dtype (a masked BiGRU: the
+                                     layer, called with the mask)
     keras Bidirectional(LoopGRU)     BiGRU: bitwise (with lengths, masked:
                                      bitwise on valid steps)
 
@@ -31,6 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from gru_common import job_configs
+from gru_common import keras_precision
 from gru_common import names
 from gru_common import tables
 from legacy import addition_job as legacy_addition
@@ -237,6 +242,25 @@ def tf2_call(case, layer):
   return call
 
 
+def tf2_predict(case, layer):
+  """`layer` in a `tf2.ExactModel`, run by `Model.predict` as users run it
+  (lengths, where the case has them, as a second input)."""
+  lengths = list(case.lengths) if case.lengths is not None else None
+  x = case.inputs()
+  inputs = keras.Input((None, case.input_dim), dtype=case.dtype)
+  if case.bidirectional and lengths is not None:
+    lengths_input = keras.Input((), dtype="int32")
+    model = tf2.ExactModel([inputs, lengths_input],
+                           layer(inputs, sequence_lengths=lengths_input))
+    feed = [x, np.asarray(lengths, np.int32)]
+  else:
+    if case.revers and not case.bidirectional:
+      x = np.asarray(tf2.legacy_semantics.reverse_sequence(x, lengths))
+    model = tf2.ExactModel(inputs, layer(inputs))
+    feed = x
+  return model.predict(feed, batch_size=len(x), verbose=0)
+
+
 def tf2_outputs_and_grads(case, layer, mode):
   """(outputs, weight grads, input grad) in mode eager/function/xla."""
   call = tf2_call(case, layer)
@@ -276,14 +300,16 @@ def stock_keras_outputs(case):
   if case.lengths is not None:
     valid = np.asarray(tf.sequence_mask(list(case.lengths), case.time))
   if case.bidirectional and case.lengths is not None:
-    out = layer(x, mask=tf.constant(valid))
-  else:
-    if case.revers:
-      x = tf2.legacy_semantics.reverse_sequence(
-          x, list(case.lengths) if case.lengths is not None else None)
-    out = layer(x)
-    valid = None
-  return np.asarray(out), valid
+    # The converted model has no mask input: the layer is called with one.
+    return np.asarray(layer(x, mask=tf.constant(valid))), valid
+  if case.revers:
+    x = tf2.legacy_semantics.reverse_sequence(
+        x, list(case.lengths) if case.lengths is not None else None)
+  # Model.predict, with floatx set to the model's dtype as the README says
+  # (stock Keras casts float arrays to floatx in predict).
+  with keras_precision.floatx(case.dtype):
+    return model.predict(np.asarray(x), batch_size=case.batch,
+                         verbose=0), None
 
 
 def keras_bidirectional_outputs(case):
@@ -302,7 +328,8 @@ def keras_bidirectional_outputs(case):
   return np.asarray(layer(x, mask=mask)), np.asarray(mask)
 
 
-def forward_and_gradients(case, modes=("eager", "function", "xla", "keras")):
+def forward_and_gradients(case, modes=("eager", "function", "xla", "predict",
+                                       "keras")):
   """Every forward and gradient comparison for `case`; a list of `Row`s."""
   legacy = legacy_run(case)
   legacy_grads = _concat(legacy.weight_grads)
@@ -327,11 +354,15 @@ def forward_and_gradients(case, modes=("eager", "function", "xla", "keras")):
     rows.append(_row(f"input gradients: {label} tape vs legacy "
                      "tf.gradients", dtype, input_grad, legacy.input_grad,
                      grad_bound))
+  if "predict" in modes:
+    rows.append(_row("forward: TF2 Model.predict vs legacy", dtype,
+                     tf2_predict(case, tf2_layer(case)), legacy.outputs,
+                     tolerances.BITWISE))
   if "keras" in modes:
     out, valid = stock_keras_outputs(case)
     if out is not None:
       ours, theirs = out, legacy.outputs
-      label = "forward: stock Keras (converted) vs legacy"
+      label = "forward: stock Keras (converted) predict vs legacy"
       if valid is not None:
         ours, theirs = out[valid], legacy.outputs[valid]
         label += ", valid steps"

@@ -78,6 +78,15 @@ TF1_CELL_FLOAT32_NOT_BITWISE = Bound(
     "float32 cuDNN-compatible cells (differently optimized graphs) and "
     "GRUBlockCellV2 (converted to GRUCell's ops, not the fused op)")
 
+# ONNX models (migration/onnx_export.py) in onnxruntime's CPU GRU kernel,
+# which computes the gates with its own matmuls and activation kernels.
+# float64: none; that kernel has no double implementation, so float64
+# models are not exported.
+ONNX_RUNTIME = Bound(
+    1e-5, None,
+    "onnxruntime's GRU kernel: its own gate matmuls and activations; it has "
+    "no float64 kernel, so float64 models are not exported")
+
 GOLDEN = Bound(
     1e-6, 1e-14,
     "golden outputs were written on this project's CI machine type, where "

@@ -15,6 +15,14 @@ Two paths:
   head, no XLA. From the same initial weights it reproduces the legacy run
   bit for bit: every loss, every weight, the prediction.
 
+Training is a custom loop rather than `Model.fit`, deliberately: the
+legacy job takes one full-batch step per epoch with the source's quadratic
+loss (a sum over the batch divided by `batch_size`, which no Keras loss
+reduction computes in the same order) and reads the test loss between
+steps; the loop runs `log_every` such epochs in one compiled call. The
+answer to the query comes from `Model.predict`, as a user would ask it
+(`tf2.ExactModel` keeps its float64 input float64).
+
 The optimizer is `TF1Adam` (TF1's Adam, bit for bit) unless
 `optimizer="keras"` picks stock `keras.optimizers.Adam` with TF1's
 hyperparameters (epsilon 1e-8), which drifts from the legacy run by about
@@ -33,6 +41,7 @@ from gru_common import addition_data
 from gru_common import job_configs
 from gru_common import names
 from gru_common import plotting
+from tf2 import exact_model
 from tf2 import optimizers
 from tf2 import per_sequence_dense
 from tf2 import scan_gru
@@ -79,7 +88,7 @@ def build_model(config):
         1, dtype="float64", name=names.ADDITION_OUTPUT_LAYER,
         kernel_initializer=keras.initializers.TruncatedNormal(0.0, 0.01),
         bias_initializer=keras.initializers.TruncatedNormal(0.0, 0.01))
-  return keras.Model(inputs, head(states), name="addition")
+  return exact_model.ExactModel(inputs, head(states), name="addition")
 
 
 def quadratic_loss(output, expected_output, batch_size):
@@ -155,7 +164,8 @@ class Trainer:
 
   def predict(self, a, b, bits):
     """The model's answer to a + b on `bits`-bit strings."""
-    y_predicted = self.model(addition_data.encode_query(a, b, bits)).numpy()
+    y_predicted = self.model.predict(addition_data.encode_query(a, b, bits),
+                                     verbose=0)
     return y_predicted, addition_data.decode_prediction(y_predicted)
 
 

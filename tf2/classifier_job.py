@@ -22,6 +22,7 @@ from gru_common import job_configs
 from gru_common import names
 from gru_common import plotting
 from gru_common import sequence_data
+from tf2 import exact_model
 from tf2 import loop_gru
 from tf2 import optimizers
 
@@ -57,7 +58,8 @@ def build_model(config, time_steps, features, num_classes):
       kernel_initializer=keras.initializers.RandomNormal(
           0.0, loop_gru.MATRIX_STDDEV),
       bias_initializer="zeros")(outputs)
-  model = keras.Model(inputs, logits, name=f"{config.model}_classifier")
+  model = exact_model.ExactModel(inputs, logits,
+                                 name=f"{config.model}_classifier")
   model.compile(
       optimizer=optimizers.TF1Adam(config.learning_rate),
       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),

@@ -1,0 +1,217 @@
+"""ONNX export (`gru-convert-checkpoint --output=FILE.onnx`): ONNX's own GRU
+operator and head ops, checked by `onnx.checker` and run in onnxruntime
+against the legacy graph (both seeds, float32) and TensorFlow's own TF1
+cells (the goldens, with and without sequence lengths), within
+`tolerances.ONNX_RUNTIME`; the refusals, with nothing written.
+"""
+
+import io
+import os
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="pip install '.[onnx]'")
+onnxruntime = pytest.importorskip("onnxruntime",
+                                  reason="pip install '.[onnx]'")
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from compat_tests import legacy_checkpoints
+from compat_tests import tf1_cells
+from migration import convert
+from migration import legacy_graph
+from migration import mapping
+from migration import onnx_export
+from migration import tf1_checkpoint
+from proof import compare
+from proof import tolerances
+
+BOUND = tolerances.ONNX_RUNTIME.float32
+FLOAT32_CELLS = sorted(n for n, c in tf1_cells.CASES.items()
+                       if c.dtype == "float32")
+FLOAT64_CELLS = sorted(n for n, c in tf1_cells.CASES.items()
+                       if c.dtype == "float64")
+SEEDS = ("scan_float32", "loop", "loop_classifier", "bigru")
+
+
+def run_command(*args, **kwargs):
+  out, err = io.StringIO(), io.StringIO()
+  status = convert.command(*args, stdout=out, stderr=err, **kwargs)
+  return status, out.getvalue(), err.getvalue()
+
+
+def cell_options(name):
+  return ({"allow_unconverted": True} if tf1_cells.CASES[name].extra_layer
+          else {})
+
+
+def golden_outputs(name):
+  with np.load(os.path.join(tf1_cells.FOLDER, name, tf1_cells.OUTPUTS)) as f:
+    return {k: f[k] for k in f.files}
+
+
+def load(path):
+  model = onnx.load(path)
+  onnx.checker.check_model(model, full_check=True)
+  with open(path, "rb") as f:
+    return model, f.read()
+
+
+def within(got, want, bound=BOUND):
+  result = compare.compare(got, want)
+  assert result.within(bound), (result.max_abs, bound)
+  return result
+
+
+@pytest.fixture(scope="module")
+def cell_files(tmp_path_factory):
+  """{golden: .onnx path}, written by the command with --verify."""
+  folder = tmp_path_factory.mktemp("onnx_cells")
+  out = {}
+  for name in FLOAT32_CELLS:
+    path = str(folder / f"{name}.onnx")
+    status, stdout, err = run_command(tf1_cells.prefix(name), path,
+                                      verify=True, **cell_options(name))
+    assert status == 0, err
+    assert "rnn" in stdout and "ok" in stdout
+    out[name] = path
+  return out
+
+
+class TestTF1Cells:
+
+  @pytest.mark.parametrize("name", FLOAT32_CELLS)
+  def test_reproduces_tf1_with_and_without_lengths(self, name, cell_files):
+    model, data = load(cell_files[name])
+    golden = golden_outputs(name)
+    plain = onnx_export.run(data, golden["x"])["rnn"]
+    within(plain, golden["outputs"])
+    masked = onnx_export.run(data, golden["x"], golden["lengths"])["rnn"]
+    within(masked, golden["outputs_with_lengths"])
+    steps = np.arange(tf1_cells.TIME)[None, :] < golden["lengths"][:, None]
+    assert not masked[~steps].any()
+    ops = [n.op_type for n in model.graph.node]
+    assert "GRU" in ops
+    assert not {"MatMul", "Sigmoid", "Tanh"} & set(ops)
+
+  def test_gru_attributes_follow_the_family(self, cell_files):
+    def attributes(name):
+      model, _ = load(cell_files[name])
+      return [{a.name: onnx.helper.get_attribute_value(a)
+               for a in n.attribute}
+              for n in model.graph.node if n.op_type == "GRU"]
+    assert [a["linear_before_reset"] for a in attributes("gru_cell")] == [0]
+    assert [a["linear_before_reset"]
+            for a in attributes("cudnn_compatible")] == [1]
+    assert [a["direction"] for a in attributes("cudnn_gru_bidirectional")] \
+        == [b"bidirectional"] * 2
+    assert sorted(a["direction"] for a in attributes("gru_cell_bi_multi")) \
+        == [b"forward", b"forward", b"reverse", b"reverse"]
+
+  def test_dynamic_batch_and_time_and_optional_lengths(self, cell_files):
+    model, data = load(cell_files["gru_cell_multi"])
+    x = model.graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param or d.dim_value for d in x] == ["batch", "time", 3]
+    assert [i.name for i in model.graph.input] == ["x", "sequence_lens"]
+    rng = np.random.RandomState(3)
+    for batch, time in ((1, 1), (7, 23)):
+      xs = rng.uniform(-1, 1, (batch, time, 3)).astype(np.float32)
+      without = onnx_export.run(data, xs)["rnn"]
+      full = onnx_export.run(data, xs, [time] * batch)["rnn"]
+      assert without.shape == (batch, time, 4)
+      assert compare.compare(without, full).bitwise
+
+  @pytest.mark.parametrize("name", FLOAT64_CELLS)
+  def test_float64_refused_nothing_written(self, name, tmp_path):
+    path = str(tmp_path / "m.onnx")
+    status, _, err = run_command(tf1_cells.prefix(name), path)
+    assert status == 1
+    assert "no float64 implementation" in err and "round every weight" in err
+    assert os.listdir(tmp_path) == []
+
+
+def _weights(values):
+  """The sorted magnitudes of every nonzero weight element."""
+  flat = np.concatenate([np.abs(np.asarray(v, np.float64)).ravel()
+                         for v in values])
+  return np.sort(flat[flat != 0])
+
+
+class TestSeeds:
+
+  @pytest.mark.parametrize("variant", SEEDS)
+  def test_from_tf1_and_from_keras_files(self, variant, checkpoints,
+                                         tmp_path):
+    """From the TF1 checkpoint and from both .keras targets: the same ONNX
+    outputs, within the bound of the legacy graph, with every weight there
+    exactly once (negated for the Data Blogger update gate)."""
+    prefix = checkpoints[variant]
+    state = tf1_checkpoint.read(prefix)
+    path = str(tmp_path / "m.onnx")
+    status, stdout, err = run_command(prefix, path, verify=True)
+    assert status == 0, err
+    assert "not exported: the optimizer state" in stdout
+    model, data = load(path)
+    x = convert.probe_inputs(state.spec, batch=5, time=9, seed=4)
+    want = legacy_graph.run(legacy_graph.build(state.spec), x, prefix=prefix)
+    got = onnx_export.run(data, x)
+    assert sorted(got) == sorted(want)
+    for name in want:
+      within(got[name], want[name])
+    floats = [onnx.numpy_helper.to_array(t) for t in model.graph.initializer
+              if t.data_type == onnx.TensorProto.FLOAT]
+    assert np.array_equal(_weights(floats), _weights(state.values.values()))
+    for target in mapping.TARGETS:
+      keras_path = str(tmp_path / f"{target}.keras")
+      assert run_command(prefix, keras_path, target=target)[0] == 0
+      again = str(tmp_path / f"{target}.onnx")
+      status, _, err = run_command(keras_path, again, verify=True)
+      assert status == 0, err
+      with open(again, "rb") as f:
+        assert f.read() != b""
+      for name, value in onnx_export.run(load(again)[1], x).items():
+        assert compare.compare(value, got[name]).bitwise
+
+  @pytest.mark.parametrize("variant", ["loop_no_reset",
+                                       "bigru_no_reset_classifier"])
+  def test_no_reset_gate_refused_by_name(self, variant, checkpoints,
+                                         tmp_path):
+    status, _, err = run_command(checkpoints[variant],
+                                 str(tmp_path / "m.onnx"))
+    assert status == 1
+    assert "ONNX's GRU operator always has a reset gate" in err
+    assert os.listdir(tmp_path) == []
+
+  def test_float64_data_blogger_refused(self, checkpoints, tmp_path):
+    status, _, err = run_command(checkpoints["scan_addition"],
+                                 str(tmp_path / "m.onnx"))
+    assert status == 1 and "Data Blogger GRU" in err
+    assert "no float64 implementation" in err
+    assert os.listdir(tmp_path) == []
+
+
+def test_onnxruntime_still_has_no_float64_gru():
+  """Why float64 is refused. (If onnxruntime gains a double GRU kernel,
+  this fails, and float64 export can be allowed.)"""
+  helper = onnx.helper
+  t = onnx.TensorProto.DOUBLE
+  w = onnx.numpy_helper.from_array(np.ones((1, 3, 1)), "W")
+  r = onnx.numpy_helper.from_array(np.ones((1, 3, 1)), "R")
+  graph = helper.make_graph(
+      [helper.make_node("GRU", ["x", "W", "R"], ["y"], hidden_size=1)], "g",
+      [helper.make_tensor_value_info("x", t, [1, 1, 1])],
+      [helper.make_tensor_value_info("y", t, [1, 1, 1, 1])], [w, r])
+  model = helper.make_model(graph, opset_imports=[
+      helper.make_opsetid("", onnx_export.OPSET)])
+  model.ir_version = onnx_export.IR_VERSION
+  session = onnxruntime.InferenceSession(model.SerializeToString(),
+                                         providers=["CPUExecutionProvider"])
+  with pytest.raises(Exception, match="does not support double"):
+    session.run(None, {"x": np.ones((1, 1, 1))})
+
+
+def test_onnx_output_with_to_keras_file_refused(tmp_path):
+  prefix = tf1_checkpoint.LegacyState.example("loop").write_example()
+  with pytest.raises(ValueError, match="must end in .keras"):
+    convert.convert_path(prefix, str(tmp_path / "m.onnx"),
+                         to_keras_file=True)
