@@ -1,5 +1,6 @@
 """The benchmark harness (the figures themselves are measured, not tested)."""
 
+import importlib.util
 import json
 import os
 
@@ -10,6 +11,7 @@ from proof import benchmarks
 from proof.benchmarks import full_job
 from proof.benchmarks import implementations as impl
 from proof.benchmarks import measure
+from proof.benchmarks import peers
 from proof.benchmarks import run
 
 
@@ -59,7 +61,8 @@ def test_peak_memory_sees_an_allocation():
 
 def test_small_run_writes_json_and_plot(tmp_path):
   payload = run.run(str(tmp_path), workloads=("scale_infer",),
-                    full_job_epochs=0, small=True, log=lambda _: None)
+                    full_job_epochs=0, small=True, log=lambda _: None,
+                    peers=False)
   with open(os.path.join(tmp_path, run.JSON_NAME), encoding="utf-8") as f:
     written = json.load(f)
   names = [r["implementation"] for r in written["results"]]
@@ -68,6 +71,35 @@ def test_small_run_writes_json_and_plot(tmp_path):
   assert "scale_infer_tf2_vs_keras" in written["ratios"]
   assert written["machine"]["cores"] >= 1
   assert os.path.isfile(payload["plot_path"])
+
+
+def test_matmul_flops_counts_both_projections_of_three_gates():
+  infer = impl.WORKLOADS["scale_infer"]
+  assert peers.matmul_flops(infer) == 2 * 256 * (64 + 256) * 768 * 100
+  assert peers.matmul_flops(impl.WORKLOADS["scale_train"]) == (
+      3 * peers.matmul_flops(infer))
+
+
+@pytest.mark.slow
+def test_peers_run_in_their_own_processes_and_land_in_the_json(tmp_path):
+  """Keras on JAX (test extra) and the GEMM limit always; the PyTorch rows
+  where torch is installed, else recorded as skipped with the reason."""
+  run.run(str(tmp_path), workloads=("scale_infer",), full_job_epochs=0,
+          small=True, log=lambda _: None)
+  with open(os.path.join(tmp_path, run.JSON_NAME), encoding="utf-8") as f:
+    written = json.load(f)
+  names = {r["implementation"] for r in written["results"]}
+  torch = importlib.util.find_spec("torch") is not None
+  want = {"keras_jax", "gemm_limit"} | (
+      {"keras_torch", "torch_gru"} if torch else set())
+  assert want <= names
+  assert written["peers"]["gemm_flops_per_second"] > 1e8
+  if not torch:
+    assert written["peers"]["skipped"] == {
+        "keras_torch": "torch is not installed",
+        "torch_gru": "torch is not installed"}
+  for peer in want:
+    assert written["ratios"][f"scale_infer_tf2_time_vs_{peer}"] > 0
 
 
 def test_full_seed_job_alternates_jobs_and_compares_medians():

@@ -2,7 +2,8 @@
 
 One run, side by side (see proof/benchmarks/run.py): per workload the median
 ms/step, sequences/s, the ratios to legacy, to stock Keras and to the
-floor, and peak memory; then the full 5000-epoch seed job, legacy against
+floor, and peak memory; on the scale workloads also Keras's JAX and PyTorch
+backends, torch.nn.GRU and the GEMM limit (proof/benchmarks/peers.py); then the full 5000-epoch seed job, legacy against
 TF2, each job in a process of its own, alternating, three times each.
 Writes benchmark.json (with `ratios` and their targets) and benchmark.png
 into --output_dir. A benchmark, not a test: it prints what it measured and
@@ -31,6 +32,10 @@ _FULL_JOB_REPEATS = flags.DEFINE_integer(
     "full_job_repeats", 3, "Runs of each full seed job (medians are "
     "compared).", lower_bound=1)
 _SMALL = flags.DEFINE_bool("small", False, "Tiny shapes (a smoke test).")
+_PEERS = flags.DEFINE_bool(
+    "peers", True, "Also time the scale workloads' peers: the converted "
+    "stock-Keras model under Keras's JAX and PyTorch backends, "
+    "torch.nn.GRU (each where installed) and the GEMM limit.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "runs/benchmark",
                                   "Folder for benchmark.json and .png.")
 _RESULTS_FILE = flags.DEFINE_string(
@@ -51,7 +56,8 @@ def main(argv):
                          f"{sorted(implementations.WORKLOADS)}")
   payload = run_lib.run(_OUTPUT_DIR.value, tuple(_WORKLOADS.value),
                         _FULL_JOB_EPOCHS.value, small=_SMALL.value,
-                        full_job_repeats=_FULL_JOB_REPEATS.value)
+                        full_job_repeats=_FULL_JOB_REPEATS.value,
+                        peers=_PEERS.value)
   for line in run_lib.summary_lines(payload):
     print(line)
   if _RESULTS_FILE.value:

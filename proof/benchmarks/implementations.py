@@ -190,12 +190,18 @@ def _tf2(name, workload):
                          optimizer=tf2.TF1Adam(), jit=jit)
 
 
-def _keras(name, workload):
-  y = workload.inputs()[1]
+def stock_keras_model(workload):
+  """The converted stock-Keras model of `workload`'s GRU (its weights)."""
   spec = _spec(workload)
   model = models.build(spec, mapping.KERAS)
   mapping.to_model(_weights(workload), mapping.placements(spec, model,
                                                           mapping.KERAS))
+  return model
+
+
+def _keras(name, workload):
+  y = workload.inputs()[1]
+  model = stock_keras_model(workload)
   loss_fn = None
   if workload.key.startswith("seed"):
     y = tf.constant(y)

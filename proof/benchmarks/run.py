@@ -5,9 +5,12 @@ of the workload's repetitions after warm-up calls. The full seed job (5000
 epochs, legacy and TF2 defaults) is timed end to end, each job in a process
 of its own as its script runs it (`benchmarks/full_job.py`), legacy and TF2
 alternating, `full_job_repeats` times each; the ratio uses the medians.
-Writes `benchmark.json` (machine, versions, settings, every figure, the
-`ratios` with their targets) and `benchmark.png` (step times per workload,
-log scale).
+The scale workloads also get peers (`peers.py`): the converted stock-Keras
+model under Keras's JAX and PyTorch backends and torch.nn.GRU, each backend
+in a process of its own, and the GEMM limit. Writes `benchmark.json`
+(machine, versions, settings, every figure, the `ratios` with their targets,
+the peers' GEMM rate and any peer left out) and `benchmark.png` (step times
+per workload, log scale).
 """
 
 import dataclasses
@@ -25,6 +28,7 @@ from proof import report as report_lib
 from proof.benchmarks import full_job as full_job_lib
 from proof.benchmarks import implementations as impl
 from proof.benchmarks import measure
+from proof.benchmarks import peers as peers_lib
 
 JSON_NAME = "benchmark.json"
 PLOT_NAME = "benchmark.png"
@@ -135,6 +139,10 @@ def ratios(figures, full_job):
                           by(figures, key, "floor"))
     if not tf2:
       continue
+    for peer in peers_lib.PEERS:  # step-time ratios: below 1, TF2 is faster
+      other = by(figures, key, peer)
+      if other:
+        out[f"{key}_tf2_time_vs_{peer}"] = tf2.seconds / other.seconds
     if key == "scale_train":
       if keras_:
         out["scale_train_tf2_vs_keras"] = tf2.seconds / keras_.seconds
@@ -196,9 +204,43 @@ def plot(figures, path):
   return plotting.save_figure(fig, path)
 
 
+def _with_peers(figures, workloads, small, log):
+  """`figures` plus the peers' rows (`peers.py`) on the scale workloads,
+  and what `benchmark.json` records of them (the GEMM rate, and each peer
+  left out with the reason)."""
+  chosen = [impl.quick(impl.WORKLOADS[k]) if small else impl.WORKLOADS[k]
+            for k in workloads if k in peers_lib.WORKLOADS]
+  if not chosen:
+    return figures, None
+  log("peers (Keras's JAX and PyTorch backends, torch.nn.GRU: each "
+      "backend in a process of its own), and the GEMM limit")
+
+  def keras_path_of(workload, folder):
+    path = os.path.join(folder, f"{workload.key}.keras")
+    impl.stock_keras_model(workload).save(path)
+    return path
+
+  seconds, skipped = peers_lib.run_peers(chosen, keras_path_of, log=log)
+  flops_per_second = peers_lib.gemm_flops_per_second()
+  log(f"  one {peers_lib.GEMM_SIZE}^3 float32 matmul: "
+      f"{flops_per_second / 1e9:.1f} GFLOP/s")
+  for workload in chosen:
+    seconds[(workload.key, peers_lib.GEMM_LIMIT)] = (
+        peers_lib.matmul_flops(workload) / flops_per_second)
+  extra = [Figure(key, peer, s, 1 if peer == peers_lib.GEMM_LIMIT else
+                  impl.WORKLOADS[key].repeats, next(
+                      w.batch for w in chosen if w.key == key))
+           for (key, peer), s in seconds.items()]
+  return figures + extra, {"gemm_flops_per_second": flops_per_second,
+                           "skipped": skipped}
+
+
 def run(output_dir, workloads=tuple(impl.WORKLOADS), full_job_epochs=5000,
-        small=False, log=print, full_job_repeats=3):
-  """Runs the benchmark; returns the JSON payload (also written)."""
+        small=False, log=print, full_job_repeats=3, peers=True):
+  """Runs the benchmark; returns the JSON payload (also written).
+
+  With `peers`, the scale workloads also get the rows of `peers.py`
+  (Keras's JAX and PyTorch backends, torch.nn.GRU, the GEMM limit)."""
   if full_job_repeats < 1:
     raise ValueError(f"`full_job_repeats` must be >= 1, got "
                      f"{full_job_repeats!r}.")
@@ -214,6 +256,9 @@ def run(output_dir, workloads=tuple(impl.WORKLOADS), full_job_epochs=5000,
         f"{workload.input_dim} inputs, hidden {workload.units}, "
         f"{workload.dtype}")
     figures += run_workload(workload, log=log)
+  peer_info = None
+  if peers:
+    figures, peer_info = _with_peers(figures, workloads, small, log)
   full_job = full_seed_job(full_job_epochs, full_job_repeats, log=log) \
       if full_job_epochs else None
   ratio_values = ratios(figures, full_job)
@@ -232,6 +277,7 @@ def run(output_dir, workloads=tuple(impl.WORKLOADS), full_job_epochs=5000,
                        sequences_per_second=f.sequences_per_second)
                   for f in figures],
       "full_seed_job": full_job,
+      "peers": peer_info,
       "tf2_fastest": {k: best_tf2(figures, k).implementation
                       for k in workloads if best_tf2(figures, k)},
       "ratios": ratio_values,
@@ -264,6 +310,16 @@ def summary_lines(payload):
   lines.append(f"machine speed (pure-Python yardstick, lower is faster): "
                f"{speed['before']['median_s']:.3f} s before, "
                f"{speed['after']['median_s']:.3f} s after")
+  peers = payload.get("peers")
+  if peers:
+    lines.append(f"peers: one {peers_lib.GEMM_SIZE}^3 float32 matmul "
+                 f"{peers['gemm_flops_per_second'] / 1e9:.0f} GFLOP/s; "
+                 "step-time ratios, TF2 (fastest shipped) / peer:")
+    for name, value in payload["ratios"].items():
+      if "_time_vs_" in name:
+        lines.append(f"  {name:40} {value:.3f}")
+    for peer, why in peers["skipped"].items():
+      lines.append(f"  {peer}: left out ({why})")
   for name, t in payload["targets"].items():
     sign = "<=" if t["lower_is_better"] else ">="
     lines.append(f"{name:28} {t['value']:.3f}  target {sign} {t['target']}  "
