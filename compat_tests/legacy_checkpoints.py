@@ -12,6 +12,7 @@ import tensorflow as tf
 from legacy import runtime
 from migration import legacy_graph
 from migration import spec as spec_lib
+from migration import tf1_checkpoint
 
 _v1 = tf.compat.v1
 S = spec_lib.ModelSpec
@@ -30,6 +31,15 @@ SPECS = {
                                    bidirectional=True, head="classifier",
                                    head_units=6),
 }
+
+
+def random_state(spec, seed=0, scale=0.5):
+  """A `LegacyState` of `spec`, every weight drawn from N(0, scale) (so
+  every gate matters), without optimizer state: no graph, no file."""
+  rng = np.random.RandomState(seed)
+  return tf1_checkpoint.LegacyState(spec, {
+      n: rng.normal(0, scale, s).astype(spec.dtype)
+      for n, s in spec.shapes().items()})
 
 
 def make(spec, prefix, adam=True, steps=2, seed=0, scale=0.5):

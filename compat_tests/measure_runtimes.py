@@ -23,6 +23,7 @@ import tempfile
 
 import numpy as np
 
+from compat_tests import legacy_checkpoints
 from compat_tests import tf1_cells
 from gru_common import keras_precision
 from migration import convert
@@ -56,13 +57,6 @@ PATHS = (
 )
 
 
-def _state(spec, seed=0):
-  rng = np.random.RandomState(seed)
-  return tf1_checkpoint.LegacyState(spec, {
-      n: rng.normal(0, 0.5, s).astype(spec.dtype)
-      for n, s in spec.shapes().items()})
-
-
 def _model(label, spec_or_golden):
   """(state, x, legacy output) of a row's model."""
   if isinstance(spec_or_golden, str):
@@ -71,7 +65,7 @@ def _model(label, spec_or_golden):
                               tf1_cells.OUTPUTS)) as golden:
       return state, golden["x"], golden["outputs"]
   del label
-  state = _state(spec_or_golden)
+  state = legacy_checkpoints.random_state(spec_or_golden)
   x = convert.probe_inputs(state.spec, batch=16, time=20)
   out = legacy_graph.run(legacy_graph.build(state.spec), x,
                          values=state.values)

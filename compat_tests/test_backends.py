@@ -20,12 +20,13 @@ import sys
 import numpy as np
 import pytest
 
+from compat_tests import legacy_checkpoints
 from compat_tests import tf1_cells
+from compat_tests.test_tf1_cells import options as cell_options
 from migration import convert
 from migration import legacy_graph
 from migration import mapping
 from migration import spec as spec_lib
-from migration import tf1_checkpoint
 from proof import compare
 from proof import tolerances
 
@@ -52,13 +53,6 @@ BACKENDS = [pytest.param("jax", id="jax"), pytest.param("torch", id="torch")]
 EXTRAS = {"jax": "test", "torch": "backends"}
 
 
-def _seed_state(spec, seed=0):
-  rng = np.random.RandomState(seed)
-  return tf1_checkpoint.LegacyState(spec, {
-      n: rng.normal(0, 0.5, s).astype(spec.dtype)
-      for n, s in spec.shapes().items()})
-
-
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory):
   """{name: (.keras path, inputs, legacy outputs, bound)}: stock-Keras
@@ -66,7 +60,7 @@ def cases(tmp_path_factory):
   folder = tmp_path_factory.mktemp("backends")
   result = {}
   for name, spec in SEEDS.items():
-    state = _seed_state(spec)
+    state = legacy_checkpoints.random_state(spec)
     model, _ = convert.to_keras(state, mapping.KERAS)
     path = str(folder / f"{name}.keras")
     model.save(path)
@@ -76,10 +70,8 @@ def cases(tmp_path_factory):
                     tolerances.STOCK_KERAS.for_dtype(spec.dtype))
   for name in CELLS:
     path = str(folder / f"{name}.keras")
-    options = ({"allow_unconverted": True}
-               if tf1_cells.CASES[name].extra_layer else {})
     convert.convert_path(tf1_cells.prefix(name), path, mapping.KERAS,
-                         **options)
+                         **cell_options(name))
     with np.load(os.path.join(tf1_cells.FOLDER, name,
                               tf1_cells.OUTPUTS)) as golden:
       result[name] = (path, golden["x"], golden["outputs"],

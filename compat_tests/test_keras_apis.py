@@ -14,13 +14,13 @@ import tensorflow as tf
 
 import keras
 
+from compat_tests import legacy_checkpoints
 from gru_common import keras_precision
 from legacy import runtime
 from migration import convert
 from migration import legacy_graph
 from migration import mapping
 from migration import spec as spec_lib
-from migration import tf1_checkpoint
 from proof import compare
 from proof import tolerances
 
@@ -36,13 +36,6 @@ SPECS = {
         head_units=1),
 }
 TARGETS = (mapping.TF2, mapping.KERAS)
-
-
-def _state(spec, seed=0):
-  rng = np.random.RandomState(seed)
-  return tf1_checkpoint.LegacyState(spec, {
-      n: rng.normal(0, 0.5, s).astype(spec.dtype)
-      for n, s in spec.shapes().items()})
 
 
 def _data(spec, batch=40, time=9, seed=1):
@@ -91,7 +84,7 @@ def _user_precision(target, dtype):
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_predict_matches_legacy_graph(name, target, tmp_path):
-  state = _state(SPECS[name])
+  state = legacy_checkpoints.random_state(SPECS[name])
   model = _converted(state, target, tmp_path)
   x, _ = _data(state.spec)
   want = _legacy_output(state, x)
@@ -107,7 +100,7 @@ def test_stock_keras_predict_without_floatx_loses_float64_bits(tmp_path):
   """Why the README's floatx step exists: Keras's data adapter rounds a
   float64 input to float32 before the model sees it. (If a Keras release
   stops doing so, this fails, and the step can go.)"""
-  state = _state(SPECS["scan-float64"])
+  state = legacy_checkpoints.random_state(SPECS["scan-float64"])
   model = _converted(state, mapping.KERAS, tmp_path)
   x, _ = _data(state.spec)
   assert keras.config.floatx() == "float32"
@@ -123,7 +116,7 @@ def test_evaluate_matches_loss_of_legacy_outputs(name, target, tmp_path):
   outputs: bitwise for this project's models (the same outputs, the same
   loss ops); for stock Keras, the output bound carried through the loss
   (|d mse| <= 2 max|out - y| max|d out| ≤ 4 * bound)."""
-  state = _state(SPECS[name])
+  state = legacy_checkpoints.random_state(SPECS[name])
   model = _converted(state, target, tmp_path)
   x, rng = _data(state.spec)
   want_out = _legacy_output(state, x)
@@ -164,7 +157,7 @@ def test_fit_step_matches_legacy_graph(name, target, tmp_path):
   same loss: bitwise weights for this project's models; for stock Keras,
   within the output bound (a step moves each weight by 0.25 * a gradient
   whose rounding is the outputs')."""
-  state = _state(SPECS[name])
+  state = legacy_checkpoints.random_state(SPECS[name])
   model = _converted(state, target, tmp_path)
   x, rng = _data(state.spec)
   y = rng.uniform(-1, 1, _legacy_output(state, x).shape).astype(

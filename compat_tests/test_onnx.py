@@ -5,7 +5,6 @@ cells (the goldens, with and without sequence lengths), within
 `tolerances.ONNX_RUNTIME`; the refusals, with nothing written.
 """
 
-import io
 import os
 
 import numpy as np
@@ -16,8 +15,11 @@ onnxruntime = pytest.importorskip("onnxruntime",
                                   reason="pip install '.[onnx]'")
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from compat_tests import legacy_checkpoints
 from compat_tests import tf1_cells
+from compat_tests.test_tf1_cells import check
+from compat_tests.test_tf1_cells import golden_outputs
+from compat_tests.test_tf1_cells import options
+from compat_tests.test_tf1_cells import run_command
 from migration import convert
 from migration import legacy_graph
 from migration import mapping
@@ -34,22 +36,6 @@ FLOAT64_CELLS = sorted(n for n, c in tf1_cells.CASES.items()
 SEEDS = ("scan_float32", "loop", "loop_classifier", "bigru")
 
 
-def run_command(*args, **kwargs):
-  out, err = io.StringIO(), io.StringIO()
-  status = convert.command(*args, stdout=out, stderr=err, **kwargs)
-  return status, out.getvalue(), err.getvalue()
-
-
-def cell_options(name):
-  return ({"allow_unconverted": True} if tf1_cells.CASES[name].extra_layer
-          else {})
-
-
-def golden_outputs(name):
-  with np.load(os.path.join(tf1_cells.FOLDER, name, tf1_cells.OUTPUTS)) as f:
-    return {k: f[k] for k in f.files}
-
-
 def load(path):
   model = onnx.load(path)
   onnx.checker.check_model(model, full_check=True)
@@ -57,10 +43,8 @@ def load(path):
     return model, f.read()
 
 
-def within(got, want, bound=BOUND):
-  result = compare.compare(got, want)
-  assert result.within(bound), (result.max_abs, bound)
-  return result
+def within(got, want):
+  return check(got, want, BOUND)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +55,7 @@ def cell_files(tmp_path_factory):
   for name in FLOAT32_CELLS:
     path = str(folder / f"{name}.onnx")
     status, stdout, err = run_command(tf1_cells.prefix(name), path,
-                                      verify=True, **cell_options(name))
+                                      verify=True, **options(name))
     assert status == 0, err
     assert "rnn" in stdout and "ok" in stdout
     out[name] = path
