@@ -83,9 +83,8 @@ def output_names(spec):
 class _Graph:
   """Nodes and initializers, with fresh names."""
 
-  def __init__(self, onnx, dtype):
+  def __init__(self, onnx):
     self.onnx = onnx
-    self.dtype = np.dtype(dtype)
     self.nodes, self.initializers = [], []
     self._count = 0
 
@@ -219,7 +218,7 @@ def from_keras_model(model, spec, doc=""):
   import keras  # pylint: disable=g-import-not-at-top
   helper = onnx.helper
   elem = helper.np_dtype_to_tensor_dtype(np.dtype(spec.dtype))
-  graph = _Graph(onnx, spec.dtype)
+  graph = _Graph(onnx)
   inputs = [helper.make_tensor_value_info(INPUT, elem,
                                           ["batch", "time", spec.input_dim])]
   lengths = None
@@ -258,7 +257,6 @@ def from_keras_model(model, spec, doc=""):
     else:
       raise OnnxError(f"layer {layer.name!r} ({type(layer).__name__}) is not "
                       "one the converter writes")
-  nodes_out = []
   value_infos = []
   for name in output_names(spec):
     graph.nodes.append(helper.make_node("Identity", [outputs[name]], [name]))
@@ -266,7 +264,6 @@ def from_keras_model(model, spec, doc=""):
              ["batch", "time", 1] if spec.head == spec_lib.ADDITION else
              ["batch", spec.head_units])
     value_infos.append(helper.make_tensor_value_info(name, elem, shape))
-    nodes_out.append(name)
   onnx_graph = helper.make_graph(graph.nodes, model.name, inputs, value_infos,
                                  graph.initializers)
   result = helper.make_model(
