@@ -11,12 +11,53 @@ REQUEST.json: {"models": {name: .keras path}, "inputs": {name: .npy path},
     call      model(x), likewise
 
 and `backend`, `keras`, `tensorflow_blocked` (the ImportError's message).
-Nothing here may import TensorFlow: the test is that this runs without it.
+Nothing `main` runs may import TensorFlow: the test is that it runs without
+it. `run_models` is the parent's side: it writes the request and starts the
+runner.
 """
 
 import builtins
 import json
+import os
+import subprocess
 import sys
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def environment(backend):
+  """This process's environment with KERAS_BACKEND=`backend` and JAX's
+  64-bit switch unset (the runner turns it on itself)."""
+  env = dict(os.environ, KERAS_BACKEND=backend)
+  env.pop("JAX_ENABLE_X64", None)
+  return env
+
+
+def run_models(backend, models, inputs, folder):
+  """Runs {name: .keras path} on {name: input array} in a child process
+  under `backend`; returns the runner's outputs (see above).
+
+  Raises:
+    RuntimeError: the runner failed (its stderr's end in the message).
+  """
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  request = {"models": models, "inputs": {},
+             "output": os.path.join(folder, f"{backend}.npz")}
+  for name, x in inputs.items():
+    request["inputs"][name] = os.path.join(folder, f"{backend}_{name}.npy")
+    np.save(request["inputs"][name], x)
+  path = os.path.join(folder, f"{backend}.json")
+  with open(path, "w", encoding="utf-8") as f:
+    json.dump(request, f)
+  result = subprocess.run(
+      [sys.executable, "-m", "compat_tests.backend_runner", path],
+      cwd=REPOSITORY, env=environment(backend), capture_output=True,
+      text=True, check=False, timeout=600)
+  if result.returncode:
+    raise RuntimeError(f"the {backend} runner failed:\n"
+                       f"{result.stderr[-3000:]}")
+  with np.load(request["output"]) as f:
+    return {k: f[k] for k in f.files}
 
 
 def block_tensorflow():

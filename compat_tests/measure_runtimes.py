@@ -15,14 +15,12 @@ package is missing for is reported as such.
 """
 
 import importlib.util
-import json
 import os
-import subprocess
-import sys
 import tempfile
 
 import numpy as np
 
+from compat_tests import backend_runner
 from compat_tests import legacy_checkpoints
 from compat_tests import tf1_cells
 from gru_common import keras_precision
@@ -79,18 +77,7 @@ def _diff(got, want):
 def _backend(backend, models, inputs, folder):
   if importlib.util.find_spec(backend) is None:
     return None
-  request = {"models": models, "inputs": inputs,
-             "output": os.path.join(folder, f"{backend}.npz")}
-  path = os.path.join(folder, f"{backend}.json")
-  with open(path, "w", encoding="utf-8") as f:
-    json.dump(request, f)
-  env = dict(os.environ, KERAS_BACKEND=backend)
-  env.pop("JAX_ENABLE_X64", None)
-  subprocess.run([sys.executable, "-m", "compat_tests.backend_runner", path],
-                 env=env, check=True, capture_output=True,
-                 cwd=os.path.dirname(os.path.dirname(OUTPUT)))
-  with np.load(request["output"]) as f:
-    return {k: f[k] for k in f.files}
+  return backend_runner.run_models(backend, models, inputs, folder)
 
 
 def measure():
@@ -115,8 +102,7 @@ def measure():
       path = os.path.join(folder, f"m{i}.keras")
       stock.save(path)
       files_[label] = path
-      inputs[label] = os.path.join(folder, f"x{i}.npy")
-      np.save(inputs[label], x)
+      inputs[label] = x
       try:
         proto = onnx_export.from_keras_model(stock, state.spec)
         got = onnx_export.run(proto.SerializeToString(), x)

@@ -11,7 +11,6 @@ are skipped, saying so, where it is not installed.
 """
 
 import importlib.util
-import json
 import os
 import re
 import subprocess
@@ -20,6 +19,7 @@ import sys
 import numpy as np
 import pytest
 
+from compat_tests import backend_runner
 from compat_tests import legacy_checkpoints
 from compat_tests import tf1_cells
 from compat_tests.test_tf1_cells import options as cell_options
@@ -30,8 +30,7 @@ from migration import spec as spec_lib
 from proof import compare
 from proof import tolerances
 
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-README = os.path.join(REPOSITORY, "README.md")
+README = os.path.join(backend_runner.REPOSITORY, "README.md")
 SEEDS = {
     "scan_float64_addition": spec_lib.ModelSpec(
         spec_lib.SCAN, 6, 3, "float64", head=spec_lib.ADDITION, head_units=1),
@@ -80,29 +79,11 @@ def cases(tmp_path_factory):
   return result
 
 
-def _run(backend, cases, folder, script=None):
-  """Runs the backend runner (or `script`) with KERAS_BACKEND=`backend`."""
-  inputs = {}
-  for name, (_, x, _, _) in cases.items():
-    inputs[name] = str(folder / f"{name}.npy")
-    np.save(inputs[name], x)
-  request = {"models": {n: c[0] for n, c in cases.items()},
-             "inputs": inputs, "output": str(folder / "outputs.npz")}
-  with open(folder / "request.json", "w", encoding="utf-8") as f:
-    json.dump(request, f)
-  env = dict(os.environ, KERAS_BACKEND=backend)
-  env.pop("JAX_ENABLE_X64", None)
-  command = ([sys.executable, "-c", script] if script else
-             [sys.executable, "-m", "compat_tests.backend_runner",
-              str(folder / "request.json")])
-  result = subprocess.run(command, cwd=REPOSITORY, env=env,
-                          capture_output=True, text=True, check=False,
-                          timeout=600)
-  assert result.returncode == 0, result.stderr[-3000:]
-  if script:
-    return result.stdout
-  with np.load(request["output"]) as f:
-    return {k: f[k] for k in f.files}
+def _run(backend, cases, folder):
+  """The runner's outputs for `cases` under `backend`."""
+  return backend_runner.run_models(
+      backend, {n: c[0] for n, c in cases.items()},
+      {n: c[1] for n, c in cases.items()}, str(folder))
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -170,7 +151,12 @@ def test_readme_serving_recipe_is_float64_exact(backend, cases, tmp_path):
   script = ("from compat_tests import backend_runner\n"
             "backend_runner.block_tensorflow()\n" + snippet +
             f"\nimport numpy\nnumpy.save({str(tmp_path / 'y.npy')!r}, y)\n")
-  _run(backend, {}, tmp_path, script=script)
+  result = subprocess.run([sys.executable, "-c", script],
+                          cwd=backend_runner.REPOSITORY,
+                          env=backend_runner.environment(backend),
+                          capture_output=True, text=True, check=False,
+                          timeout=600)
+  assert result.returncode == 0, result.stderr[-3000:]
   got = np.load(tmp_path / "y.npy")
   assert got.dtype == np.float64
   assert compare.compare(got, want).within(1e-14)
