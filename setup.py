@@ -59,6 +59,7 @@ setuptools.setup(
             "gru-demo=gru_commands.demo:run",
             "gru-verify-equivalence=gru_commands.verify_equivalence:run",
             "gru-benchmark=gru_commands.benchmark:run",
+            "gru-scale-out-benchmark=gru_commands.benchmark_scale_out:run",
         ],
     },
 )

@@ -156,3 +156,33 @@ def test_full_job_runs_in_a_process_of_its_own():
 
 def test_the_commands_workload_names_are_the_harness_workloads():
   assert tuple(impl.WORKLOADS) == benchmarks.WORKLOAD_NAMES
+
+
+def test_scale_out_projection_is_the_ring_all_reduce_arithmetic():
+  from proof.benchmarks import scale_out
+  one = {"step_ms": 100.0, "parameters": 250_000, "global_batch": 256}
+  rows = scale_out.project(one, machines=(1, 4), links_gbit=(10,))
+  assert rows[0]["bytes_per_step"] == 0
+  assert rows[0]["sequences_per_s_10gbit"] == pytest.approx(2560)
+  # 4 machines: each sends 2 * 3/4 * 1 MB = 1.5 MB, 1.2 ms at 10 Gbit/s.
+  assert rows[1]["bytes_per_step"] == pytest.approx(1.5e6)
+  assert rows[1]["sequences_per_s_10gbit"] == pytest.approx(
+      4 * 256 / (0.1 + 1.5e6 * 8 / 1e10))
+  assert rows[1]["efficiency_10gbit"] == pytest.approx(0.1 / 0.1012)
+
+
+def test_scale_out_refuses_an_unknown_configuration():
+  from proof.benchmarks import scale_out
+  with pytest.raises(ValueError, match="configuration"):
+    scale_out.measure("replicas_3")
+
+
+@pytest.mark.slow
+def test_scale_out_measures_replicas_and_workers_in_their_own_processes():
+  from proof.benchmarks import scale_out
+  for configuration, replicas in (("replicas_2", 2), ("workers_2", 2)):
+    figures = scale_out.measure(configuration, steps=1, small=True)
+    assert figures["replicas"] == replicas
+    assert figures["step_ms"] > 0 and figures["all_reduce_ms"] > 0
+    assert figures["sequences_per_s"] == pytest.approx(
+        figures["global_batch"] / figures["step_ms"] * 1e3)

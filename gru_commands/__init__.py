@@ -11,8 +11,13 @@ flag errors answer at once; `run(main)` then loads TensorFlow quietly
 import sys
 
 
-def run(main):
+def run(main, prepare=None):
   """`absl.app.run(main)`: help from `main`'s module, absl logging quiet.
+
+  `prepare(argv)`, if given, runs after flag parsing and before TensorFlow
+  loads: to check what must be checked first, or to do work that needs no
+  TensorFlow. If it returns an exit status, the command ends with it and
+  `main` does not run.
 
   A console command's `__main__` is a generated wrapper without a docstring
   or flags, and absl's `--help` shows only those of `__main__`. So the
@@ -38,6 +43,10 @@ def run(main):
     flags.FLAGS.verbosity = -min(min_level, 3)  # -1 WARNING ... -3 FATAL
 
   def main_with_tensorflow(argv):
+    if prepare is not None:
+      status = prepare(argv)
+      if status is not None:
+        return status
     tensorflow_startup.import_tensorflow_quietly()
     return main(argv)
 

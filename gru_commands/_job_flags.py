@@ -91,19 +91,22 @@ def classifier_settings(holders):
               mnist_npz=holders.mnist_npz.value)
 
 
-def run_classifier(train, config_class, holders, written):
+def run_classifier(train, make_config, holders, written):
   """Trains a classifier job from its flags and prints the result line.
 
   Args:
     train: the job's `train(config, output_dir=...)`.
-    config_class: its Config class.
+    make_config: its Config class, or a function of the same keyword
+      arguments that returns one.
     holders: from `define_classifier_flags`.
     written: result -> the words naming what the job wrote.
   """
-  config = config_class(**classifier_settings(holders))
+  config = make_config(**classifier_settings(holders))
   try:
     result = train(config, output_dir=holders.output_dir.value)
   except (FileNotFoundError, ValueError) as e:
     raise app.UsageError(str(e)) from e
+  if not getattr(result, "chief", True):
+    return  # the chief reports a distributed job
   print(f"# final test accuracy {result.test_accuracies[-1]:.4f} in "
         f"{result.wall_time_s:.1f} s; {written(result)}")
