@@ -36,6 +36,16 @@ def save_curves(path, curves, title, ylabel="loss", log_scale=True,
   return save_figure(fig, path)
 
 
+def save_classifier_curves(path, result, title):
+  """Both classifier jobs' plot: a `ClassifierResult`'s training loss and
+  accuracy and its test accuracy per epoch; returns `path`."""
+  return save_curves(
+      path, [("train loss", result.train_losses, "-b"),
+             ("train accuracy", result.train_accuracies, "-g"),
+             ("test accuracy", result.test_accuracies, "-r")],
+      title=title, ylabel="loss / accuracy", log_scale=False)
+
+
 def subplots(*args, **kwargs):
   """`matplotlib.pyplot.subplots`, with the non-interactive backend."""
   return plt.subplots(*args, **kwargs)

@@ -156,11 +156,7 @@ def train(config=job_configs.ClassifierConfig(), output_dir=None, log=print,
       np.asarray(losses), np.asarray(train_acc), np.asarray(test_acc),
       time.perf_counter() - start, checkpoint_prefix)
   if output_dir:
-    result.plot_path = plotting.save_curves(
-        os.path.join(output_dir, PLOT_NAME),
-        [("train loss", result.train_losses, "-b"),
-         ("train accuracy", result.train_accuracies, "-g"),
-         ("test accuracy", result.test_accuracies, "-r")],
-        title=f"Legacy (TF1 graph) {config.model.upper()}, {data.name}",
-        ylabel="loss / accuracy", log_scale=False)
+    result.plot_path = plotting.save_classifier_curves(
+        os.path.join(output_dir, PLOT_NAME), result,
+        f"Legacy (TF1 graph) {config.model.upper()}, {data.name}")
   return result

@@ -375,10 +375,6 @@ def _write_outputs(result, model, strategy, config, data, output_dir):
   result.checkpoint_prefix = prefix
   result.model_path = os.path.join(output_dir, MODEL_NAME)
   model.save(result.model_path)
-  result.plot_path = plotting.save_curves(
-      os.path.join(output_dir, PLOT_NAME),
-      [("train loss", result.train_losses, "-b"),
-       ("train accuracy", result.train_accuracies, "-g"),
-       ("test accuracy", result.test_accuracies, "-r")],
-      title=f"TF2 (Keras 3) {config.model.upper()}, {data.name}",
-      ylabel="loss / accuracy", log_scale=False)
+  result.plot_path = plotting.save_classifier_curves(
+      os.path.join(output_dir, PLOT_NAME), result,
+      f"TF2 (Keras 3) {config.model.upper()}, {data.name}")
