@@ -43,6 +43,7 @@ import tensorflow as tf
 from compat_tests import legacy_checkpoints
 from compat_tests import script_runner
 from gru_common import cluster
+from proof.benchmarks import scale_out
 from tf2 import classifier_job
 from tf2 import distribute
 
@@ -118,22 +119,6 @@ def _state(output_dir):
 def _assert_same_state(a, b):
   for x, y in zip(a[0] + a[1], b[0] + b[1]):
     np.testing.assert_array_equal(x, y)
-
-
-def _epoch_losses(output_dir):
-  """The custom loop's per-epoch training losses, from its TensorBoard
-  events (float32, as written)."""
-  folder = os.path.join(output_dir, classifier_job.TENSORBOARD_NAME)
-  losses = {}
-  for name in os.listdir(folder):
-    if not name.startswith("events"):
-      continue
-    for event in tf.compat.v1.train.summary_iterator(
-        os.path.join(folder, name)):
-      for value in event.summary.value:
-        if value.tag == "epoch_loss":
-          losses[event.step] = float(tf.make_ndarray(value.tensor))
-  return np.array([losses[k] for k in sorted(losses)])
 
 
 def _final_accuracy(stdout):
@@ -215,6 +200,7 @@ def test_free_addresses_and_a_taken_port():
 _WATCHED_CHILD = """
 import sys, time
 from gru_common import cluster
+from proof.benchmarks import scale_out
 with cluster.Watchdog(float(sys.argv[1]), sys.argv[3:]) as dog:
   for _ in range(int(sys.argv[2])):
     time.sleep(0.1)
@@ -395,7 +381,7 @@ def test_replicas_agree_with_one_device_within_the_bound(shared_dir, name):
   weights_b, _ = _state(replicated)
   worst = max(np.abs(a - b).max() for a, b in zip(weights_a, weights_b))
   assert worst <= REPLICA_WEIGHT_BOUND, worst
-  losses_a, losses_b = _epoch_losses(reference), _epoch_losses(replicated)
+  losses_a, losses_b = scale_out.epoch_losses(reference), scale_out.epoch_losses(replicated)
   assert len(losses_a) == len(losses_b) == 20
   np.testing.assert_allclose(losses_b, losses_a, rtol=0,
                              atol=REPLICA_LOSS_BOUND)
@@ -405,8 +391,8 @@ def test_replicas_agree_with_one_device_within_the_bound(shared_dir, name):
 def test_two_workers_equal_two_replicas_bitwise(shared_dir):
   _, replicas = _run_once(shared_dir, "mirrored2_custom")
   _, workers = _run_once(shared_dir, "workers")
-  np.testing.assert_array_equal(_epoch_losses(replicas),
-                                _epoch_losses(workers))
+  np.testing.assert_array_equal(scale_out.epoch_losses(replicas),
+                                scale_out.epoch_losses(workers))
   for a, b in zip(_state(replicas)[0], _state(workers)[0]):
     np.testing.assert_array_equal(a, b)
 

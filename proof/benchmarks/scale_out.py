@@ -178,6 +178,25 @@ def project(one_replica, machines=MACHINES, links_gbit=LINKS_GBIT):
   return rows
 
 
+def epoch_losses(output_dir):
+  """The classifier job's custom-loop training loss per epoch, read back
+  from its TensorBoard events (float32, as written)."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from tf2 import classifier_job  # pylint: disable=g-import-not-at-top
+  folder = os.path.join(output_dir, classifier_job.TENSORBOARD_NAME)
+  losses = {}
+  for name in os.listdir(folder):
+    if not name.startswith("events"):
+      continue
+    for event in tf.compat.v1.train.summary_iterator(
+        os.path.join(folder, name)):
+      for value in event.summary.value:
+        if value.tag == "epoch_loss":
+          losses[event.step] = float(tf.make_ndarray(value.tensor))
+  return np.array([losses[k] for k in sorted(losses)])
+
+
 def agreement(folder, log=print):
   """How far replicated runs of the classifier job end from one device.
 
@@ -186,10 +205,9 @@ def agreement(folder, log=print):
   difference in any final weight and in any epoch's training loss, and
   whether every weight is bitwise equal.
   """
-  from tf2 import classifier_job  # pylint: disable=g-import-not-at-top
   import keras  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  import tf2  # pylint: disable=g-import-not-at-top,unused-import  (registers the job model's classes for load_model)
 
   def run(name, args):
     out = os.path.join(folder, name)
@@ -198,15 +216,7 @@ def agreement(folder, log=print):
                     f"--output_dir={out}"], check=True,
                    capture_output=True, timeout=900)
     model = keras.saving.load_model(os.path.join(out, "model.keras"))
-    events = os.path.join(out, classifier_job.TENSORBOARD_NAME)
-    losses = {}
-    for name_ in os.listdir(events):
-      for event in tf.compat.v1.train.summary_iterator(
-          os.path.join(events, name_)):
-        for value in event.summary.value:
-          if value.tag == "epoch_loss":
-            losses[event.step] = float(tf.make_ndarray(value.tensor))
-    return model.get_weights(), np.array([losses[k] for k in sorted(losses)])
+    return model.get_weights(), epoch_losses(out)
 
   log("# agreement: one device")
   weights, losses = run("one_device", ())
