@@ -19,19 +19,19 @@ import os
 
 import numpy as np
 
+from migration.kinds import seeds
 from migration import legacy_graph
-from migration import spec as spec_lib
 from migration import tf1_checkpoint
 
-S = spec_lib.ModelSpec
+S = seeds.model
 SCALE = 0.01
 GOLDENS = {
-    "scan_addition": S(spec_lib.SCAN, 3, 2, "float64",
-                       head=spec_lib.ADDITION, head_units=1),
-    "loop": S(spec_lib.LOOP, 3, 2, "float32"),
-    "loop_no_reset": S(spec_lib.LOOP, 3, 2, "float32", reset_gate=False),
-    "bigru_classifier": S(spec_lib.LOOP, 2, 2, "float32", bidirectional=True,
-                          head=spec_lib.CLASSIFIER, head_units=3),
+    "scan_addition": S(seeds.SCAN, 3, 2, "float64",
+                       head=seeds.ADDITION, head_units=1),
+    "loop": S(seeds.LOOP, 3, 2, "float32"),
+    "loop_no_reset": S(seeds.LOOP, 3, 2, "float32", reset_gate=False),
+    "bigru_classifier": S(seeds.LOOP, 2, 2, "float32", bidirectional=True,
+                          head=seeds.CLASSIFIER, head_units=3),
 }
 PROBE_SHAPE = (2, 4)     # batch, time
 CHECKPOINT = "model.ckpt"

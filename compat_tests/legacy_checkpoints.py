@@ -10,12 +10,12 @@ import numpy as np
 import tensorflow as tf
 
 from legacy import runtime
+from migration.kinds import seeds
 from migration import legacy_graph
-from migration import spec as spec_lib
 from migration import tf1_checkpoint
 
 _v1 = tf.compat.v1
-S = spec_lib.ModelSpec
+S = seeds.model
 
 SPECS = {
     "scan_float32": S("scan", 4, 3, "float32"),

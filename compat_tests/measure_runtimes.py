@@ -25,21 +25,22 @@ from compat_tests import legacy_checkpoints
 from compat_tests import tf1_cells
 from gru_common import keras_precision
 from migration import convert
+from migration.kinds import seeds
 from migration import legacy_graph
 from migration import mapping
 from migration import onnx_export
-from migration import spec as spec_lib
 from migration import tf1_checkpoint
+from migration import verification
 
 OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                       "RUNTIMES.md")
 MODELS = {
-    "Data Blogger GRU + addition head, float64": spec_lib.ModelSpec(
-        spec_lib.SCAN, 16, 2, "float64", head=spec_lib.ADDITION,
+    "Data Blogger GRU + addition head, float64": seeds.model(
+        seeds.SCAN, 16, 2, "float64", head=seeds.ADDITION,
         head_units=1),
-    "tutorial BiGRU + classifier, float32": spec_lib.ModelSpec(
-        spec_lib.LOOP, 32, 8, "float32", bidirectional=True,
-        head=spec_lib.CLASSIFIER, head_units=10),
+    "tutorial BiGRU + classifier, float32": seeds.model(
+        seeds.LOOP, 32, 8, "float32", bidirectional=True,
+        head=seeds.CLASSIFIER, head_units=10),
     "TF1 GRUCell (TF's own), float32": "gru_cell",
 }
 PATHS = (
@@ -64,10 +65,10 @@ def _model(label, spec_or_golden):
       return state, golden["x"], golden["outputs"]
   del label
   state = legacy_checkpoints.random_state(spec_or_golden)
-  x = convert.probe_inputs(state.spec, batch=16, time=20)
-  out = legacy_graph.run(legacy_graph.build(state.spec), x,
+  x = verification.probe_inputs(state.description, batch=16, time=20)
+  out = legacy_graph.run(legacy_graph.build(state.description), x,
                          values=state.values)
-  return state, x, out["head" if state.spec.head else "gru"]
+  return state, x, out[state.description.output_names()[-1]]
 
 
 def _diff(got, want):
@@ -89,7 +90,7 @@ def measure():
       state, x, want = _model(label, what)
       row = results[label] = {}
       wants[label] = want
-      dtype = state.spec.dtype
+      dtype = state.description.dtype
       tf2_model, _ = convert.to_keras(state, mapping.TF2)
       row["tf2_call"] = _diff(np.asarray(tf2_model(x)), want)
       row["tf2_predict"] = _diff(tf2_model.predict(x, verbose=0), want)
@@ -104,9 +105,10 @@ def measure():
       files_[label] = path
       inputs[label] = x
       try:
-        proto = onnx_export.from_keras_model(stock, state.spec)
+        proto = onnx_export.from_keras_model(stock, state.description)
         got = onnx_export.run(proto.SerializeToString(), x)
-        row["onnx"] = _diff(got[onnx_export.output_names(state.spec)[-1]],
+        last = onnx_export.output_names(state.description)[-1]
+        row["onnx"] = _diff(got[last],
                             want)
       except onnx_export.OnnxError as e:
         row["onnx"] = ("refused: no float64 GRU kernel" if "float64" in

@@ -36,7 +36,7 @@ def measure():
     state = tf1_checkpoint.read(tf1_cells.prefix(name),
                                 **test_tf1_cells.options(name))
     golden = test_tf1_cells.golden_outputs(name)
-    row = [name, state.spec.kind_text()[4:], case.dtype]
+    row = [name, state.description.components[0].describe()[4:], case.dtype]
     for target in ("keras", "tf2"):
       model, _ = convert.to_keras(state, target)
       plain, masked = test_tf1_cells.outputs(model, golden)

@@ -21,24 +21,26 @@ import pytest
 
 from compat_tests import backend_runner
 from compat_tests import legacy_checkpoints
-from compat_tests import tf1_cells
 from compat_tests.test_tf1_cells import options as cell_options
+from compat_tests import tf1_cells
+from gru_common import compare
+from gru_common import tolerances
 from migration import convert
+from migration import exporters
+from migration.kinds import seeds
 from migration import legacy_graph
 from migration import mapping
-from migration import spec as spec_lib
-from proof import compare
-from proof import tolerances
+from migration import verification
 
 README = os.path.join(backend_runner.REPOSITORY, "README.md")
 SEEDS = {
-    "scan_float64_addition": spec_lib.ModelSpec(
-        spec_lib.SCAN, 6, 3, "float64", head=spec_lib.ADDITION, head_units=1),
-    "loop_float32": spec_lib.ModelSpec(spec_lib.LOOP, 6, 3, "float32"),
-    "loop_float64": spec_lib.ModelSpec(spec_lib.LOOP, 5, 2, "float64"),
-    "loop_float32_bigru_classifier": spec_lib.ModelSpec(
-        spec_lib.LOOP, 5, 3, "float32", bidirectional=True,
-        head=spec_lib.CLASSIFIER, head_units=4),
+    "scan_float64_addition": seeds.model(
+        seeds.SCAN, 6, 3, "float64", head=seeds.ADDITION, head_units=1),
+    "loop_float32": seeds.model(seeds.LOOP, 6, 3, "float32"),
+    "loop_float64": seeds.model(seeds.LOOP, 5, 2, "float64"),
+    "loop_float32_bigru_classifier": seeds.model(
+        seeds.LOOP, 5, 3, "float32", bidirectional=True,
+        head=seeds.CLASSIFIER, head_units=4),
 }
 CELLS = sorted(tf1_cells.CASES)
 
@@ -63,13 +65,13 @@ def cases(tmp_path_factory):
     model, _ = convert.to_keras(state, mapping.KERAS)
     path = str(folder / f"{name}.keras")
     model.save(path)
-    x = convert.probe_inputs(spec, batch=5, time=7)
+    x = verification.probe_inputs(spec, batch=5, time=7)
     out = legacy_graph.run(legacy_graph.build(spec), x, values=state.values)
-    result[name] = (path, x, out["head" if spec.head else "gru"],
+    result[name] = (path, x, out[spec.output_names()[-1]],
                     tolerances.STOCK_KERAS.for_dtype(spec.dtype))
   for name in CELLS:
     path = str(folder / f"{name}.keras")
-    convert.convert_path(tf1_cells.prefix(name), path, mapping.KERAS,
+    exporters.convert_path(tf1_cells.prefix(name), path, mapping.KERAS,
                          **cell_options(name))
     with np.load(os.path.join(tf1_cells.FOLDER, name,
                               tf1_cells.OUTPUTS)) as golden:

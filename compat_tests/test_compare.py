@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from proof import compare
+from gru_common import compare
 
 
 def test_bitwise_equal_sees_sign_of_zero_dtype_and_shape():

@@ -3,8 +3,9 @@ computes otherwise is written, and an output appears whole or not at all,
 through failures, races and kills.
 
 Kills and races run the publish sequence in small processes that import
-only `gru_common.files` (no TensorFlow), with the module's `os` replaced from
-outside by a proxy that kills the process after its N-th file-system change.
+only `migration.publish` (no TensorFlow), with the module's `os` replaced
+from outside by a proxy that kills the process after its N-th file-system
+change.
 
 More fuzz examples: HYPOTHESIS_PROFILE=thorough pytest -k fuzz
 """
@@ -29,22 +30,25 @@ import tensorflow as tf
 
 from compat_tests import legacy_checkpoints
 from compat_tests import script_runner
-from gru_common import files
+from gru_commands import conversion
+from gru_common import compare
 from migration import convert
+from migration import exporters
 from migration import legacy_graph
 from migration import mapping
+from migration import publish
 from migration import tf1_checkpoint
-from proof import compare
+from migration import verification
 
 _v1 = tf.compat.v1
 SPECS = legacy_checkpoints.SPECS
-ERROR = f"{convert.COMMAND}: error: "
+ERROR = f"{conversion.COMMAND}: error: "
 
 
 def run_command(input_path, output_path, **kwargs):
   """(status, stdout, stderr) of the command, run in this process."""
   out, err = io.StringIO(), io.StringIO()
-  status = convert.command(input_path, output_path, stdout=out, stderr=err,
+  status = conversion.command(input_path, output_path, stdout=out, stderr=err,
                            **kwargs)
   return status, out.getvalue(), err.getvalue()
 
@@ -72,7 +76,7 @@ def keras_files(checkpoints, tmp_path_factory):
                        ("bigru", mapping.KERAS),
                        ("loop_classifier", mapping.KERAS)):
     path = str(folder / f"{name}_{target}.keras")
-    convert.tf1_to_keras_file(checkpoints[name], path, target)
+    exporters.tf1_to_keras_file(checkpoints[name], path, target)
     out[f"{name}_{target}"] = path
   return out
 
@@ -114,18 +118,18 @@ class TestInputsAreSacred:
       output = str(tmp_path / "other" / "model.ckpt")
       make = os.link if alias == "hard_link" else os.symlink
       make(prefix + ".index", output + ".index")
-    before = legacy_checkpoints.digest(files.checkpoint_files(prefix))
-    with pytest.raises(files.PathError, match="never touches its input"):
-      convert.convert_path(prefix, output, overwrite=True)
-    assert legacy_checkpoints.digest(files.checkpoint_files(prefix)) == before
+    before = legacy_checkpoints.digest(publish.checkpoint_files(prefix))
+    with pytest.raises(publish.PathError, match="never touches its input"):
+      exporters.convert_path(prefix, output, overwrite=True)
+    assert legacy_checkpoints.digest(publish.checkpoint_files(prefix)) == before
 
   def test_a_keras_input_behind_the_output_is_caught(self, keras_files,
                                                      tmp_path):
     source = str(tmp_path / "m.keras")
     shutil.copy(keras_files["scan_addition_keras"], source)
     os.symlink(source, tmp_path / "out.index")
-    with pytest.raises(files.PathError, match="never touches its input"):
-      convert.convert_path(source, str(tmp_path / "out"), overwrite=True)
+    with pytest.raises(publish.PathError, match="never touches its input"):
+      exporters.convert_path(source, str(tmp_path / "out"), overwrite=True)
     assert os.path.islink(tmp_path / "out.index")
 
 
@@ -368,12 +372,12 @@ class TestFailuresLeaveNothing:
   def test_existing_output_is_kept_when_verification_fails(
       self, checkpoints, tmp_path, monkeypatch):
     output = str(tmp_path / "m.keras")
-    convert.convert_path(checkpoints["loop"], output)
+    exporters.convert_path(checkpoints["loop"], output)
     before = legacy_checkpoints.digest([output])
-    monkeypatch.setattr(convert, "verify_outputs", lambda *a, **k: [
-        convert.OutputCheck("gru", compare.compare(np.ones(2), np.zeros(2)),
-                            0.0)])
-    report = convert.convert_path(checkpoints["loop"], output, verify=True,
+    monkeypatch.setattr(verification, "verify_outputs", lambda *a, **k: [
+        compare.Check("gru", "float64", compare.compare(np.ones(2),
+                                                        np.zeros(2)), 0.0)])
+    report = exporters.convert_path(checkpoints["loop"], output, verify=True,
                                   overwrite=True)
     assert not report.published
     assert legacy_checkpoints.digest([output]) == before
@@ -385,7 +389,7 @@ class TestFailuresLeaveNothing:
 KILLER = r"""
 import os, shutil, signal, sys
 sys.path.insert(0, {root!r})
-from gru_common import files
+from migration import publish
 
 class KillAfter:
   '''`os`, but the process is killed after its N-th file-system change.'''
@@ -410,22 +414,22 @@ class KillAfter:
 
 source, output, is_checkpoint, overwrite, after = sys.argv[1:6]
 is_checkpoint, overwrite = is_checkpoint == "1", overwrite == "1"
-out = files.Output(output, is_checkpoint=is_checkpoint, overwrite=overwrite)
+out = publish.Output(output, is_checkpoint=is_checkpoint, overwrite=overwrite)
 with out.stage() as tmp:
-  names = files.checkpoint_files(source) if is_checkpoint else [source]
+  names = publish.checkpoint_files(source) if is_checkpoint else [source]
   for name in names:
     shutil.copy(name, tmp + name[len(source):])
   if len(sys.argv) > 6:  # A barrier: wait for the go file.
     open(sys.argv[6] + "." + str(os.getpid()), "w").close()
     while not os.path.exists(sys.argv[6]):
       pass
-  files.os = KillAfter(int(after))
+  publish.os = KillAfter(int(after))
   try:
     out.publish(tmp)
-  except files.OutputExistsError:
+  except publish.OutputExistsError:
     print("exists")
     sys.exit(3)
-print(files.os.count)
+print(publish.os.count)
 """
 
 
@@ -486,18 +490,18 @@ class TestCrashSafePublish:
       folder.mkdir()
       output = str(folder / "model.ckpt")
       if overwrite:
-        for name in files.checkpoint_files(old):
+        for name in publish.checkpoint_files(old):
           shutil.copy(name, output + name[len(old):])
       status, _, err = publish_in_process(new, output, True, overwrite,
                                           after=after)
       assert status == -9, (after, err)
       notes = []
-      files.tidy(str(folder), notes.append)  # What the next run does first.
-      if os.path.exists(files.journal_path(output)):
+      publish.tidy(str(folder), notes.append)  # What the next run does first.
+      if os.path.exists(publish.journal_path(output)):
         pytest.fail(f"journal left after a kill after operation {after}")
       assert listing(folder) == (
-          sorted(os.path.basename(f) for f in files.checkpoint_files(output)))
-      if files.checkpoint_exists(output):
+          sorted(os.path.basename(f) for f in publish.checkpoint_files(output)))
+      if publish.checkpoint_exists(output):
         values = restored_values(output, spec)
         assert (same_values(values, new_values) or
                 (overwrite and same_values(values, old_values))), after
@@ -524,7 +528,7 @@ class TestCrashSafePublish:
       status, _, err = publish_in_process(new, output, False, overwrite,
                                           after=after)
       assert status == -9, (after, err)
-      files.tidy(str(folder), lambda line: None)
+      publish.tidy(str(folder), lambda line: None)
       assert listing(folder) == ["m.keras"]
       assert legacy_checkpoints.digest([output]) in (
           legacy_checkpoints.digest([new]), legacy_checkpoints.digest([old]))
@@ -550,9 +554,9 @@ class TestCrashSafePublish:
     statuses = sorted(r[2] for r in results)
     assert statuses == [0, 3], results
     winner = sources[[r[2] for r in results].index(0)]
-    written = (files.checkpoint_files(output) if is_checkpoint else
+    written = (publish.checkpoint_files(output) if is_checkpoint else
                [output])
-    expected = (files.checkpoint_files(winner) if is_checkpoint else
+    expected = (publish.checkpoint_files(winner) if is_checkpoint else
                 [winner])
     assert legacy_checkpoints.digest(written) == legacy_checkpoints.digest(
         expected)
@@ -566,18 +570,18 @@ class TestCrashSafePublish:
     # then run again; it completes the replacement and says so.
     old, new = two_checkpoints
     output = str(tmp_path / "model.ckpt")
-    for name in files.checkpoint_files(old):
+    for name in publish.checkpoint_files(old):
       shutil.copy(name, output + name[len(old):])
     source = str(tmp_path / "new.keras")
-    convert.tf1_to_keras_file(new, source)
+    exporters.tf1_to_keras_file(new, source)
     program = KILLER.split("source, output")[0] + (
-        "_real_publish = files.Output.publish\n"
-        "def publish(self, tmp):\n"
-        "  files.os = KillAfter(5)  # journal in place, one shard renamed\n"
+        "_real_publish = publish.Output.publish\n"
+        "def publish_and_die(self, tmp):\n"
+        "  publish.os = KillAfter(5)  # journal in place, one shard renamed\n"
         "  _real_publish(self, tmp)\n"
-        "files.Output.publish = publish\n"
+        "publish.Output.publish = publish_and_die\n"
         "from gru_commands import convert_checkpoint\n"
-        "sys.argv = ['gru-convert-checkpoint'] + sys.argv[1:]\n"
+        "sys.argv = ['tf1-convert-checkpoint'] + sys.argv[1:]\n"
         "convert_checkpoint.run()\n")
     program = program.format(root=script_runner.ROOT)
     proc = subprocess.run(
@@ -585,9 +589,9 @@ class TestCrashSafePublish:
          f"--output={output}", "--overwrite"], capture_output=True,
         text=True, timeout=300, check=False, cwd=script_runner.ROOT)
     assert proc.returncode == -9, proc.stderr
-    assert os.path.exists(files.journal_path(output))
-    with pytest.raises(files.PathError, match="was interrupted"):
-      convert.convert_path(output, str(tmp_path / "x.keras"))
+    assert os.path.exists(publish.journal_path(output))
+    with pytest.raises(publish.PathError, match="was interrupted"):
+      exporters.convert_path(output, str(tmp_path / "x.keras"))
     proc = script_runner.run("convert_checkpoint", f"--input={source}",
                              f"--output={output}", "--overwrite", "--verify")
     assert proc.returncode == 0, proc.stderr
@@ -605,22 +609,22 @@ class TestCrashSafePublish:
     program = (
         "import os, sys\n"
         f"sys.path.insert(0, {script_runner.ROOT!r})\n"
-        "from gru_common import files\n"
-        "_real_publish = files.Output.publish\n"
-        "def publish(self, tmp):\n"
+        "from migration import publish\n"
+        "_real_publish = publish.Output.publish\n"
+        "def publish_together(self, tmp):\n"
         f"  open({go!r} + '.' + str(os.getpid()), 'w').close()\n"
         f"  while not os.path.exists({go!r}):\n"
         "    pass\n"
         "  _real_publish(self, tmp)\n"
-        "files.Output.publish = publish\n"
+        "publish.Output.publish = publish_together\n"
         "from gru_commands import convert_checkpoint\n"
-        "sys.argv = ['gru-convert-checkpoint'] + sys.argv[1:]\n"
+        "sys.argv = ['tf1-convert-checkpoint'] + sys.argv[1:]\n"
         "convert_checkpoint.run()\n")
     sources = [checkpoints["scan_float32"], checkpoints["scan_addition"]]
     keras_sources = []
     for i, source in enumerate(sources):
       keras_sources.append(str(tmp_path / f"{i}.keras"))
-      convert.tf1_to_keras_file(source, keras_sources[-1])
+      exporters.tf1_to_keras_file(source, keras_sources[-1])
     procs = [subprocess.Popen(
         [sys.executable, "-c", program, f"--input={s}", f"--output={output}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -636,7 +640,7 @@ class TestCrashSafePublish:
     assert_refused(1, loser[1], "exists; pass --overwrite to replace it")
     winner = [r for r in results if r[2] == 0][0]
     state = tf1_checkpoint.read(output)
-    assert state.spec == SPECS["scan_float32" if "4 units" in winner[0]
+    assert state.description == SPECS["scan_float32" if "4 units" in winner[0]
                                else "scan_addition"]
 
 
@@ -746,7 +750,7 @@ class TestOneErrorLine:
     # is raised where TensorFlow or the file system would raise it.)
     monkeypatch.setattr(tf1_checkpoint, "save", _raise(error))
     source = str(tmp_path / "m.keras")
-    convert.tf1_to_keras_file(checkpoints["scan_addition"], source)
+    exporters.tf1_to_keras_file(checkpoints["scan_addition"], source)
     status, _, err = run_command(source, str(tmp_path / "out" / "model.ckpt"))
     assert_refused(status, err, match)
     assert listing(tmp_path) == ["m.keras"]
@@ -803,7 +807,7 @@ class TestTemporaryFiles:
                                    str(tmp_path / "out.keras"))
       assert status == 0, err
       assert err.splitlines() == [
-          f"{convert.COMMAND}: note: removed {len(stale)} temporary file(s) "
+          f"{conversion.COMMAND}: note: removed {len(stale)} temporary file(s) "
           f"of killed conversions from {str(tmp_path)!r}: "
           f"{', '.join(sorted(stale))}"]
       assert listing(tmp_path) == sorted(kept + ["out.keras"])
@@ -864,8 +868,8 @@ class TestFuzz:
       source = os.path.dirname(checkpoints["scan_addition"])
       shutil.copytree(source, os.path.join(folder, "in"))
       prefix = os.path.join(folder, "in", "model.ckpt")
-      apply_damage(files.checkpoint_files(prefix)[which == "data"], how)
-      inputs = files.checkpoint_files(prefix)
+      apply_damage(publish.checkpoint_files(prefix)[which == "data"], how)
+      inputs = publish.checkpoint_files(prefix)
       before = legacy_checkpoints.digest(inputs)
       out = os.path.join(folder, "out")
       result = run_command(prefix, os.path.join(out, "m.keras"), verify=True)

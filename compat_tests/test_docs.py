@@ -5,10 +5,16 @@ import doctest
 
 import pytest
 
+from gru_commands import conversion
+from gru_common import files
 from migration import convert
-from migration import inventory
+from migration import detection
+from migration import exporters
 from migration import live
 from migration import tf1_checkpoint
+from migration import verification
+from migration.kinds import seeds
+from migration.kinds import tf1_gru_cells
 from tf2 import exact_model
 from tf2 import legacy_semantics
 from tf2 import loop_gru
@@ -18,8 +24,9 @@ from tf2 import scan_gru
 from tf2 import tf1_gru_cell
 
 MODULES = [scan_gru, loop_gru, per_sequence_dense, legacy_semantics,
-           optimizers, tf1_gru_cell, exact_model, convert, inventory,
-           tf1_checkpoint, live]
+           optimizers, tf1_gru_cell, exact_model, convert, exporters,
+           verification, detection, tf1_checkpoint, live, seeds,
+           tf1_gru_cells, conversion, files]
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)

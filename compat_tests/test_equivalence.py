@@ -22,26 +22,27 @@ import tensorflow as tf
 
 from compat_tests import goldens
 from compat_tests import script_runner
+from gru_common import compare
 from gru_common import job_configs
 from gru_common import names
-from legacy import addition_job
+from gru_common import tolerances
 from legacy import scan_gru
+from migration import convert
+from migration.kinds import seeds
 from migration import legacy_graph
 from migration import mapping
 from migration import models
-from migration import spec as spec_lib
 from migration import tf1_checkpoint
-from proof import compare
+from migration import verification
 from proof import equivalence
 from proof import report as report_lib
-from proof import tolerances
 import tf2
 
 _v1 = tf.compat.v1
 GOLDEN_FOLDER = goldens.FOLDER
 
-CASES = (equivalence.standard_cases(spec_lib.SCAN) +
-         equivalence.standard_cases(spec_lib.LOOP))
+CASES = (equivalence.standard_cases(seeds.SCAN) +
+         equivalence.standard_cases(seeds.LOOP))
 
 
 def case_id(case):
@@ -57,9 +58,9 @@ def assert_rows_pass(rows):
 def test_reference_path_is_bitwise_legacy(case):
   rows = equivalence.forward_and_gradients(
       case, modes=("eager", "function", "predict", "keras"))
-  reference = [r for r in rows if "TF2 eager" in r.comparison or
-               "tf.function" in r.comparison or "predict vs" in r.comparison
-               and "TF2" in r.comparison]
+  reference = [r for r in rows if "TF2 eager" in r.name or
+               "tf.function" in r.name or "predict vs" in r.name
+               and "TF2" in r.name]
   assert len(reference) == 7 and all(r.exact for r in reference)
   assert_rows_pass(rows)
 
@@ -76,7 +77,7 @@ def test_training_500_epochs_exact_path_is_bitwise(tmp_path):
   rows, curves, timings = equivalence.training(
       job_configs.AdditionConfig(epochs=500),
       runs=("TF2 exact path", "TF2 fast path"), log=lambda _: None)
-  exact = [r for r in rows if "exact path" in r.comparison]
+  exact = [r for r in rows if "exact path" in r.name]
   assert len(exact) == 4 and all(r.exact for r in exact)
   assert_rows_pass(rows)
   assert len(curves.runs["TF2 exact path"][0]) == 500
@@ -88,7 +89,7 @@ def test_training_500_epochs_exact_path_is_bitwise(tmp_path):
     payload = json.load(f)
   assert payload["passed"] and payload["counts"]["rows"] == len(rows)
   assert payload["counts"]["bitwise"] == sum(r.result.bitwise for r in rows)
-  assert [equivalence.Row.from_dict(r) for r in payload["rows"]] == rows
+  assert [compare.Check.from_dict(r) for r in payload["rows"]] == rows
   assert "BITWISE" in payload["tolerance_policy"]
   assert not os.path.exists(path + ".tmp")
   with open(report_lib.plot_training(curves, str(tmp_path / "t.png")),
@@ -109,7 +110,7 @@ def test_resumption_in_tf2_continues_the_legacy_run_bitwise():
 
 @st.composite
 def cases(draw):
-  family = draw(st.sampled_from(spec_lib.FAMILIES))
+  family = draw(st.sampled_from(seeds.FAMILIES))
   batch = draw(st.integers(1, 4))
   time = draw(st.integers(1, 10))
   kwargs = dict(
@@ -117,7 +118,7 @@ def cases(draw):
       batch=batch, time=time, input_dim=draw(st.integers(1, 4)),
       units=draw(st.integers(1, 8)), seed=draw(st.integers(0, 2**16)),
       scale=draw(st.sampled_from([0.01, 0.1, 0.5, 1.0])))
-  if family == spec_lib.LOOP:
+  if family == seeds.LOOP:
     kwargs["reset_gate"] = draw(st.booleans())
     variant = draw(st.sampled_from(["plain", "revers", "bigru"]))
     kwargs["revers"] = variant == "revers"
@@ -149,7 +150,7 @@ class TestDomain:
     return legacy["gru"], np.asarray(model(x))
 
   def test_data_blogger_gru_non_finite_inputs(self):
-    spec = spec_lib.ModelSpec(spec_lib.SCAN, 3, 2, "float64")
+    spec = seeds.model(seeds.SCAN, 3, 2, "float64")
     x = np.random.RandomState(0).uniform(-1, 1, (4, 5, 2))
     x[0, 0, 0] = np.inf       # in the first step
     x[1, 3, 1] = np.nan       # later on
@@ -169,7 +170,7 @@ class TestDomain:
   def test_tutorial_gru_non_finite_inputs_are_bitwise(self):
     # Its initial state is zeros in both: non-finite values propagate
     # through the same operations.
-    spec = spec_lib.ModelSpec(spec_lib.LOOP, 3, 2, "float32")
+    spec = seeds.model(seeds.LOOP, 3, 2, "float32")
     x = np.random.RandomState(0).uniform(-1, 1, (3, 5, 2)).astype(np.float32)
     x[0, 0, 0], x[1, 2, 1] = np.inf, np.nan
     legacy, tf2_out = self.outputs(spec, x)
@@ -194,7 +195,7 @@ class TestGoldens:
     state = tf1_checkpoint.read(os.path.join(GOLDEN_FOLDER, name,
                                              goldens.CHECKPOINT))
     spec = goldens.GOLDENS[name]
-    assert state.spec == spec and state.adam is None
+    assert state.description == spec and state.adam is None
     expected = goldens.traceable_values(spec)
     assert list(state.values) == list(expected)
     for n, value in expected.items():
@@ -219,13 +220,13 @@ class TestGoldens:
         c = compare.compare(outputs[key], f[key])
         assert c.within(tolerances.GOLDEN.for_dtype(spec.dtype)), (key, c)
     for target in mapping.TARGETS:
-      if target == mapping.KERAS and not spec.reset_gate:
+      if not models.has_target(spec, target):
         continue
       state = tf1_checkpoint.read(prefix)
-      model, _ = equivalence.convert.to_keras(state, target)
-      for check in equivalence.convert.verify_outputs(
+      model, _ = convert.to_keras(state, target)
+      for check in verification.verify_outputs(
           state, model, target, x=goldens.probe_inputs(spec), prefix=prefix):
-        assert check.ok, (target, check)
+        assert check.passed, (target, check)
 
 
 class TestHarness:

@@ -15,27 +15,27 @@ import tensorflow as tf
 import keras
 
 from compat_tests import legacy_checkpoints
+from gru_common import compare
 from gru_common import keras_precision
+from gru_common import tolerances
 from legacy import runtime
 from migration import convert
+from migration import exporters
+from migration.kinds import seeds
 from migration import legacy_graph
 from migration import mapping
-from migration import spec as spec_lib
-from proof import compare
-from proof import tolerances
 
 _v1 = tf.compat.v1
 LEARNING_RATE = 0.25   # a power of two: a float32 or float64 rate alike
 SPECS = {
-    "scan-float64": spec_lib.ModelSpec(spec_lib.SCAN, 5, 3, "float64"),
-    "loop-float32": spec_lib.ModelSpec(spec_lib.LOOP, 5, 3, "float32"),
-    "loop-float64-bigru": spec_lib.ModelSpec(spec_lib.LOOP, 5, 3, "float64",
-                                            bidirectional=True),
-    "scan-float64-addition-head": spec_lib.ModelSpec(
-        spec_lib.SCAN, 5, 3, "float64", head=spec_lib.ADDITION,
+    "scan-float64": seeds.model(seeds.SCAN, 5, 3, "float64"),
+    "loop-float32": seeds.model(seeds.LOOP, 5, 3, "float32"),
+    "loop-float64-bigru": seeds.model(seeds.LOOP, 5, 3, "float64",
+                                      bidirectional=True),
+    "scan-float64-addition-head": seeds.model(
+        seeds.SCAN, 5, 3, "float64", head=seeds.ADDITION,
         head_units=1),
 }
-TARGETS = (mapping.TF2, mapping.KERAS)
 
 
 def _data(spec, batch=40, time=9, seed=1):
@@ -64,13 +64,13 @@ def _converted(state, target, tmp_path):
   path = str(tmp_path / f"{target}.keras")
   model, _ = convert.to_keras(state, target)
   model.save(path)
-  return convert.load_keras_file(path)
+  return exporters.load_keras_file(path)
 
 
 def _legacy_output(state, x):
-  graph = legacy_graph.build(state.spec)
+  graph = legacy_graph.build(state.description)
   out = legacy_graph.run(graph, x, values=state.values)
-  return out["head" if state.spec.head else "gru"]
+  return out[state.description.output_names()[-1]]
 
 
 def _user_precision(target, dtype):
@@ -81,15 +81,15 @@ def _user_precision(target, dtype):
   return keras_precision.floatx(dtype)
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", mapping.TARGETS)
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_predict_matches_legacy_graph(name, target, tmp_path):
   state = legacy_checkpoints.random_state(SPECS[name])
   model = _converted(state, target, tmp_path)
-  x, _ = _data(state.spec)
+  x, _ = _data(state.description)
   want = _legacy_output(state, x)
-  bound = _bound(target, state.spec.dtype)
-  with _user_precision(target, state.spec.dtype):
+  bound = _bound(target, state.description.dtype)
+  with _user_precision(target, state.description.dtype):
     for feed in (x, tf.constant(x)):
       _assert_within(model.predict(feed, batch_size=16, verbose=0), want,
                      bound)
@@ -102,13 +102,13 @@ def test_stock_keras_predict_without_floatx_loses_float64_bits(tmp_path):
   stops doing so, this fails, and the step can go.)"""
   state = legacy_checkpoints.random_state(SPECS["scan-float64"])
   model = _converted(state, mapping.KERAS, tmp_path)
-  x, _ = _data(state.spec)
+  x, _ = _data(state.description)
   assert keras.config.floatx() == "float32"
   got = compare.compare(model.predict(x, verbose=0), _legacy_output(state, x))
   assert got.max_abs > 1e3 * tolerances.STOCK_KERAS.float64
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", mapping.TARGETS)
 @pytest.mark.parametrize("name", ["scan-float64", "loop-float32",
                                   "scan-float64-addition-head"])
 def test_evaluate_matches_loss_of_legacy_outputs(name, target, tmp_path):
@@ -118,24 +118,25 @@ def test_evaluate_matches_loss_of_legacy_outputs(name, target, tmp_path):
   (|d mse| <= 2 max|out - y| max|d out| ≤ 4 * bound)."""
   state = legacy_checkpoints.random_state(SPECS[name])
   model = _converted(state, target, tmp_path)
-  x, rng = _data(state.spec)
+  x, rng = _data(state.description)
   want_out = _legacy_output(state, x)
-  y = rng.uniform(-1, 1, want_out.shape).astype(state.spec.dtype)
-  with _user_precision(target, state.spec.dtype):
+  y = rng.uniform(-1, 1, want_out.shape).astype(state.description.dtype)
+  with _user_precision(target, state.description.dtype):
     model.compile(loss="mse")
     got = model.evaluate(x, y, batch_size=len(x), verbose=0)
-    want = keras.losses.MeanSquaredError(dtype=state.spec.dtype)(y, want_out)
+    want = keras.losses.MeanSquaredError(dtype=state.description.dtype)(
+        y, want_out)
   assert np.asarray(got).dtype == np.dtype(float)
   _assert_within(np.float64(got), np.float64(want),
-                 4 * _bound(target, state.spec.dtype))
+                 4 * _bound(target, state.description.dtype))
 
 
 def _legacy_sgd_step(state, x, y):
   """One TF1 GradientDescent step on Keras's mean squared error (its ops,
   in its order) in the legacy graph; the variables after it."""
-  legacy = legacy_graph.build(state.spec)
-  dtype = tf.as_dtype(state.spec.dtype)
-  name = "head" if state.spec.head else "gru"
+  legacy = legacy_graph.build(state.description)
+  dtype = tf.as_dtype(state.description.dtype)
+  name = state.description.output_names()[-1]
   with legacy.graph.as_default(), runtime.tf1_control_flow():
     target = _v1.placeholder(dtype, y.shape)
     per_sample = tf.reduce_mean(tf.square(target - legacy.outputs[name]),
@@ -148,7 +149,7 @@ def _legacy_sgd_step(state, x, y):
       return session.run({n: v for n, v in legacy.variables.items()})
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", mapping.TARGETS)
 @pytest.mark.parametrize("name", ["scan-float64", "loop-float32",
                                   "loop-float64-bigru",
                                   "scan-float64-addition-head"])
@@ -159,14 +160,14 @@ def test_fit_step_matches_legacy_graph(name, target, tmp_path):
   whose rounding is the outputs')."""
   state = legacy_checkpoints.random_state(SPECS[name])
   model = _converted(state, target, tmp_path)
-  x, rng = _data(state.spec)
+  x, rng = _data(state.description)
   y = rng.uniform(-1, 1, _legacy_output(state, x).shape).astype(
-      state.spec.dtype)
-  with _user_precision(target, state.spec.dtype):
+      state.description.dtype)
+  with _user_precision(target, state.description.dtype):
     model.compile(optimizer=keras.optimizers.SGD(LEARNING_RATE), loss="mse")
     model.fit(x, y, batch_size=len(x), epochs=1, shuffle=False, verbose=0)
   want = _legacy_sgd_step(state, x, y)
-  got = mapping.from_model(mapping.placements(state.spec, model, target))
+  got = mapping.from_model(mapping.placements(state.description, model, target))
   assert sorted(got) == sorted(want)
   for n in want:
-    _assert_within(got[n], want[n], _bound(target, state.spec.dtype))
+    _assert_within(got[n], want[n], _bound(target, state.description.dtype))

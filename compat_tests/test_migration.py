@@ -12,21 +12,26 @@ import tensorflow as tf
 
 from compat_tests import legacy_checkpoints
 from compat_tests import script_runner
-from gru_common import files
+from gru_commands import conversion
+from gru_common import compare
 from legacy import runtime
 from migration import convert
+from migration import description as description_lib
+from migration import exporters
+from migration.kinds import seeds
 from migration import legacy_graph
 from migration import live
 from migration import mapping
 from migration import models
 from migration import optimizer_state
-from migration import spec as spec_lib
+from migration import publish
 from migration import tf1_checkpoint
-from proof import compare
+from migration import verification
 
 _v1 = tf.compat.v1
 SPECS = legacy_checkpoints.SPECS
-KERAS_SPECS = [n for n, s in SPECS.items() if s.reset_gate]
+KERAS_SPECS = [n for n, s in SPECS.items()
+               if models.has_target(s, mapping.KERAS)]
 
 
 def assert_same_variables(a, b):
@@ -42,7 +47,7 @@ class TestDetection:
   @pytest.mark.parametrize("name", sorted(SPECS))
   def test_detects_every_variant(self, checkpoints, name):
     state = tf1_checkpoint.read(checkpoints[name])
-    assert state.spec == SPECS[name]
+    assert state.description == SPECS[name]
     assert state.adam is not None
     assert set(state.adam.m) == set(SPECS[name].variable_names())
 
@@ -50,7 +55,7 @@ class TestDetection:
     prefix = legacy_checkpoints.make(SPECS["loop"], str(tmp_path / "c" / "m"),
                                      adam=False)
     state = tf1_checkpoint.read(os.path.dirname(prefix))
-    assert state.spec == SPECS["loop"] and state.adam is None
+    assert state.description == SPECS["loop"] and state.adam is None
 
 
 def variables_of(prefix):
@@ -61,19 +66,20 @@ def variables_of(prefix):
 class TestRefusals:
 
   @pytest.mark.parametrize("edit, error, match", [
-      (lambda v: v.pop("Uz"), spec_lib.SpecError, "lacks \\['Uz'\\]"),
-      (lambda v: v.update(extra=np.zeros(3)), spec_lib.SpecError,
+      (lambda v: v.pop("Uz"), description_lib.SpecError, "lacks \\['Uz'\\]"),
+      (lambda v: v.update(extra=np.zeros(3)), description_lib.SpecError,
        "would leave behind \\['extra'\\]; pass allow_unconverted=True"),
-      (lambda v: v.update(Ur=np.zeros((6, 4))), spec_lib.SpecError,
+      (lambda v: v.update(Ur=np.zeros((6, 4))), description_lib.SpecError,
        "'Ur' has shape \\(6, 4\\)"),
-      (lambda v: v.update(br=v["br"].astype(np.float32)), spec_lib.SpecError,
+      (lambda v: v.update(br=v["br"].astype(np.float32)),
+       description_lib.SpecError,
        "disagree in dtype: \\['br'\\] are float32, the others float64"),
       (lambda v: v.update({n: x.astype(np.float16) for n, x in v.items()
-                           if "power" not in n}), spec_lib.SpecError,
+                           if "power" not in n}), description_lib.SpecError,
        "dtype must be one of \\('float32', 'float64'\\)"),
-      (lambda v: v.pop("Wh/Adam_1"), spec_lib.SpecError,
+      (lambda v: v.pop("Wh/Adam_1"), description_lib.SpecError,
        "incomplete Adam state: variable 'Wh'"),
-      (lambda v: v.pop("beta2_power"), spec_lib.SpecError,
+      (lambda v: v.pop("beta2_power"), description_lib.SpecError,
        "incomplete Adam state"),
       (lambda v: v["Wr"].__setitem__((0, 0), np.nan),
        tf1_checkpoint.CheckpointError, "'Wr' holds 1 NaN or Inf"),
@@ -93,7 +99,8 @@ class TestRefusals:
                                                    "dense/bias"],
                       shape_and_slices=["", ""],
                       tensors=[tf.zeros((3, 2)), tf.zeros((2,))])
-    with pytest.raises(spec_lib.SpecError, match="not one of this project"):
+    with pytest.raises(description_lib.SpecError,
+                       match="not one of this project"):
       tf1_checkpoint.read(prefix)
 
   def test_refuses_missing_truncated_and_corrupted_files(self, checkpoints,
@@ -104,10 +111,10 @@ class TestRefusals:
     for damage in ("truncate_data", "flip_data", "truncate_index"):
       folder = tmp_path / damage
       folder.mkdir()
-      for f in files.checkpoint_files(source):
+      for f in publish.checkpoint_files(source):
         shutil.copy(f, folder)
       prefix = str(folder / os.path.basename(source))
-      data = files.checkpoint_files(prefix)[0]
+      data = publish.checkpoint_files(prefix)[0]
       index = prefix + ".index"
       if damage == "truncate_data":
         os.truncate(data, os.path.getsize(data) // 2)
@@ -132,10 +139,10 @@ class TestRefusals:
 
   def test_refuses_a_tf2_model_of_the_wrong_size(self, checkpoints):
     state = tf1_checkpoint.read(checkpoints["scan_float32"])
-    other = spec_lib.ModelSpec("scan", 6, 3, "float32")
+    other = seeds.model("scan", 6, 3, "float32")
     model = models.build(other, mapping.TF2)
     with pytest.raises(mapping.MappingError, match="does not fit"):
-      mapping.placements(state.spec, model, mapping.TF2)
+      mapping.placements(state.description, model, mapping.TF2)
 
   def test_refuses_beta_powers_of_unknown_betas(self, checkpoints):
     state = tf1_checkpoint.read(checkpoints["scan_float32"])
@@ -173,7 +180,7 @@ class TestRoundTrips:
     state = tf1_checkpoint.read(checkpoints["scan_float32"])
     model, optimizer = convert.to_keras(state, mapping.KERAS)
     cell = model.get_layer("gru").cell
-    u = state.spec.units
+    u = state.description.components[0].units[0]
     assert compare.bitwise_equal(cell.kernel.numpy()[:, :u],
                                  -state.values["Wz"])
     assert compare.bitwise_equal(cell.kernel.numpy()[:, u:2 * u],
@@ -188,13 +195,13 @@ class TestRoundTrips:
   @pytest.mark.parametrize("name", sorted(SPECS))
   def test_files_round_trip_is_bitwise(self, checkpoints, name, tmp_path):
     target = mapping.KERAS if name in KERAS_SPECS else mapping.TF2
-    source = files.checkpoint_files(checkpoints[name])
+    source = publish.checkpoint_files(checkpoints[name])
     before = legacy_checkpoints.digest(source)
     path = str(tmp_path / "m.keras")
-    state, _ = convert.tf1_to_keras_file(checkpoints[name], path, target)
+    state, _ = exporters.tf1_to_keras_file(checkpoints[name], path, target)
     back = str(tmp_path / "back" / "model.ckpt")
     os.makedirs(os.path.dirname(back))
-    again, _ = convert.keras_file_to_tf1(path, back)
+    again, _ = exporters.keras_file_to_tf1(path, back)
     assert_same_variables(tf1_checkpoint.read(back), state)
     assert_same_variables(again, state)
     assert legacy_checkpoints.digest(source) == before
@@ -206,39 +213,40 @@ class TestConvertedModels:
   def test_tf2_target_outputs_are_bitwise(self, checkpoints, name):
     state = tf1_checkpoint.read(checkpoints[name])
     model, _ = convert.to_keras(state, mapping.TF2)
-    checks = convert.verify_outputs(state, model, mapping.TF2,
+    checks = verification.verify_outputs(state, model, mapping.TF2,
                                     prefix=checkpoints[name])
     assert {c.name for c in checks} == (
-        {"gru", "head"} if state.spec.head else {"gru"})
+        {"gru", "head"} if len(state.description.components) == 2 else
+        {"gru"})
     for c in checks:
-      assert c.comparison.bitwise, c
+      assert c.result.bitwise, c
 
   @pytest.mark.parametrize("name", KERAS_SPECS)
   def test_keras_target_outputs_within_bound(self, checkpoints, name):
     state = tf1_checkpoint.read(checkpoints[name])
     model, _ = convert.to_keras(state, mapping.KERAS)
-    for c in convert.verify_outputs(state, model, mapping.KERAS,
+    for c in verification.verify_outputs(state, model, mapping.KERAS,
                                     prefix=checkpoints[name]):
-      assert c.ok, c
+      assert c.passed, c
 
   def test_tf2_checkpoint_target(self, checkpoints, tmp_path):
     prefix = str(tmp_path / "tf2")
-    state, _ = convert.tf1_to_tf2_checkpoint(checkpoints["scan_addition"],
+    state, _ = exporters.tf1_to_tf2_checkpoint(checkpoints["scan_addition"],
                                              prefix)
-    model = convert.read_tf2_checkpoint(prefix, state)
-    for c in convert.verify_outputs(state, model, mapping.TF2):
-      assert c.comparison.bitwise
+    model = exporters.read_tf2_checkpoint(prefix, state)
+    for c in verification.verify_outputs(state, model, mapping.TF2):
+      assert c.result.bitwise
     names = [n for n, _ in tf.train.list_variables(prefix)]
     assert any("beta1_power" in n for n in names)
 
   def test_stock_keras_file_loads_without_this_projects_code(
       self, checkpoints, tmp_path):
     path = str(tmp_path / "stock.keras")
-    state, _ = convert.tf1_to_keras_file(checkpoints["bigru"], path,
+    state, _ = exporters.tf1_to_keras_file(checkpoints["bigru"], path,
                                          mapping.KERAS)
-    x = convert.probe_inputs(state.spec)
+    x = verification.probe_inputs(state.description)
     np.save(tmp_path / "x.npy", x)
-    expected = np.asarray(convert.load_keras_file(path)(x))
+    expected = np.asarray(exporters.load_keras_file(path)(x))
     program = (
         "import sys\n"
         "for name in ('tf2', 'legacy', 'migration', 'scripts'):\n"
@@ -261,44 +269,44 @@ class TestFilesAndCli:
   def test_refuses_existing_output_unless_overwrite(self, checkpoints,
                                                     tmp_path):
     path = str(tmp_path / "m.keras")
-    convert.convert_path(checkpoints["loop"], path)
+    exporters.convert_path(checkpoints["loop"], path)
     with pytest.raises(FileExistsError, match="pass overwrite=True"):
-      convert.convert_path(checkpoints["loop"], path)
-    convert.convert_path(checkpoints["loop"], path, overwrite=True)
+      exporters.convert_path(checkpoints["loop"], path)
+    exporters.convert_path(checkpoints["loop"], path, overwrite=True)
 
   def test_refuses_output_equal_to_input(self, checkpoints):
     with pytest.raises(ValueError, match="never touches its input"):
-      convert.convert_path(checkpoints["loop"], checkpoints["loop"],
+      exporters.convert_path(checkpoints["loop"], checkpoints["loop"],
                            overwrite=True)
 
   def test_failed_conversion_writes_nothing(self, checkpoints, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()
-    for f in files.checkpoint_files(checkpoints["loop"]):
+    for f in publish.checkpoint_files(checkpoints["loop"]):
       shutil.copy(f, bad)
     prefix = str(bad / "model.ckpt")
-    os.truncate(files.checkpoint_files(prefix)[0], 10)
+    os.truncate(publish.checkpoint_files(prefix)[0], 10)
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(tf1_checkpoint.CheckpointError):
-      convert.convert_path(prefix, str(out / "m.keras"))
+      exporters.convert_path(prefix, str(out / "m.keras"))
     with pytest.raises(mapping.MappingError):
-      convert.convert_path(checkpoints["loop_no_reset"], str(out / "k.keras"),
+      exporters.convert_path(checkpoints["loop_no_reset"], str(out / "k.keras"),
                            target=mapping.KERAS)
     assert os.listdir(out) == []
 
   def test_verify_reports_every_output(self, checkpoints, tmp_path):
-    report = convert.convert_path(checkpoints["loop_classifier"],
+    report = exporters.convert_path(checkpoints["loop_classifier"],
                                   str(tmp_path / "c.keras"),
                                   target=mapping.KERAS, verify=True)
     assert report.ok and [c.name for c in report.checks] == ["gru", "head"]
-    lines = convert.format_checks(report.checks)
+    lines = conversion.format_checks(report.checks)
     assert lines[0].split() == ["output", "max", "abs", "diff", "max", "ulp",
                                 "bitwise", "bound", "result"]
     back = str(tmp_path / "back")
-    report = convert.convert_path(str(tmp_path / "c.keras"), back,
+    report = exporters.convert_path(str(tmp_path / "c.keras"), back,
                                   verify=True)
-    assert report.ok and files.checkpoint_exists(back)
+    assert report.ok and publish.checkpoint_exists(back)
 
   def test_cli_converts_and_verifies(self, checkpoints, tmp_path):
     # (Refusals are tested through convert_path above; the CLI prints them.)
@@ -323,7 +331,7 @@ class TestLiveTransfer:
       _v1.train.AdamOptimizer(0.01).minimize(loss)
       saver = _v1.train.Saver()
     session = _v1.Session(graph=legacy.graph)
-    x = convert.probe_inputs(spec)
+    x = verification.probe_inputs(spec)
     # Inside a TF1 user's `with` block (graph mode): the transfer still
     # builds an eager Keras model.
     with session.as_default(), legacy.graph.as_default():
@@ -342,7 +350,7 @@ class TestLiveTransfer:
   def test_refuses_a_model_of_another_size(self, checkpoints):
     spec = SPECS["loop"]
     legacy = legacy_graph.build(spec)
-    other = spec_lib.ModelSpec("loop", 7, 3, "float32")
+    other = seeds.model("loop", 7, 3, "float32")
     model, _ = convert.to_keras(tf1_checkpoint.LegacyState(
         other, {n: np.zeros(s, np.float32) for n, s in
                 other.shapes().items()}))

@@ -1,4 +1,4 @@
-"""ONNX export (`gru-convert-checkpoint --output=FILE.onnx`): ONNX's own GRU
+"""ONNX export (`tf1-convert-checkpoint --output=FILE.onnx`): ONNX's own GRU
 operator and head ops, checked by `onnx.checker` and run in onnxruntime
 against the legacy graph (both seeds, float32) and TensorFlow's own TF1
 cells (the goldens, with and without sequence lengths), within
@@ -15,18 +15,19 @@ onnxruntime = pytest.importorskip("onnxruntime",
                                   reason="pip install '.[onnx]'")
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from compat_tests import tf1_cells
 from compat_tests.test_tf1_cells import check
 from compat_tests.test_tf1_cells import golden_outputs
 from compat_tests.test_tf1_cells import options
 from compat_tests.test_tf1_cells import run_command
-from migration import convert
+from compat_tests import tf1_cells
+from gru_common import compare
+from gru_common import tolerances
+from migration import exporters
 from migration import legacy_graph
 from migration import mapping
 from migration import onnx_export
 from migration import tf1_checkpoint
-from proof import compare
-from proof import tolerances
+from migration import verification
 
 BOUND = tolerances.ONNX_RUNTIME.float32
 FLOAT32_CELLS = sorted(n for n, c in tf1_cells.CASES.items()
@@ -136,8 +137,9 @@ class TestSeeds:
     assert status == 0, err
     assert "not exported: the optimizer state" in stdout
     model, data = load(path)
-    x = convert.probe_inputs(state.spec, batch=5, time=9, seed=4)
-    want = legacy_graph.run(legacy_graph.build(state.spec), x, prefix=prefix)
+    x = verification.probe_inputs(state.description, batch=5, time=9, seed=4)
+    want = legacy_graph.run(legacy_graph.build(state.description), x,
+                            prefix=prefix)
     got = onnx_export.run(data, x)
     assert sorted(got) == sorted(want)
     for name in want:
@@ -197,5 +199,5 @@ def test_onnxruntime_still_has_no_float64_gru():
 def test_onnx_output_with_to_keras_file_refused(tmp_path):
   prefix = tf1_checkpoint.LegacyState.example("loop").write_example()
   with pytest.raises(ValueError, match="must end in .keras"):
-    convert.convert_path(prefix, str(tmp_path / "m.onnx"),
+    exporters.convert_path(prefix, str(tmp_path / "m.onnx"),
                          to_keras_file=True)

@@ -31,7 +31,7 @@ def test_readme_opens_with_two_commands_and_ci_runs_the_second():
 
 
 def test_console_commands_resolve():
-  entries = re.findall(r'"(gru-[\w-]+)=([\w.]+):(\w+)"', read("setup.py"))
+  entries = console_entries()
   assert entries
   # Checked without importing: absl apps define their flags globally, so two
   # scripts cannot share a process. The CLI tests run each one for real.
@@ -47,51 +47,124 @@ PACKAGES = ("legacy", "tf2", "gru_common", "migration", "proof",
             "gru_commands")
 
 
-def imported_packages(package):
-  """{top-level package: [module]} that the package's modules import."""
-  found = {}
+def syntax_trees(package):
+  """(path relative to the root, AST) of every Python file in a package."""
   for folder, _, names in os.walk(os.path.join(ROOT, package)):
-    for name in names:
-      if not name.endswith(".py"):
-        continue
+    for name in sorted(n for n in names if n.endswith(".py")):
       path = os.path.join(folder, name)
       with open(path, encoding="utf-8") as f:
-        tree = ast.parse(f.read())
-      for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-          tops = [a.name.split(".")[0] for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-          tops = [node.module.split(".")[0]]
-        else:
-          continue
-        for top in tops:
-          found.setdefault(top, []).append(os.path.relpath(path, ROOT))
+        yield os.path.relpath(path, ROOT), ast.parse(f.read())
+
+
+def imported_modules(package):
+  """{file: {every module it imports, dotted}} for the package's files
+  (`from a import b` counts as `a.b`)."""
+  found = {}
+  for path, tree in syntax_trees(package):
+    modules = set()
+    for node in ast.walk(tree):
+      if isinstance(node, ast.Import):
+        modules |= {a.name for a in node.names}
+      elif isinstance(node, ast.ImportFrom) and node.module:
+        modules |= {f"{node.module}.{a.name}" for a in node.names}
+    found[path] = modules
   return found
 
 
+def imported_packages(package):
+  """{top-level package: [module]} that the package's modules import."""
+  found = {}
+  for path, modules in imported_modules(package).items():
+    for top in sorted({m.split(".")[0] for m in modules}):
+      found.setdefault(top, []).append(path)
+  return found
+
+
+# What each package may import of this project: the layers, no exceptions.
+# tf2/ stands alone (legacy/ can be deleted after migrating); the TF1 ports
+# need neither TF2 nor Keras; the converter reads the ports, not their jobs,
+# and nothing of the proof; the shared parts import no other package.
+LAYERS = {
+    "gru_common": {"gru_common"},
+    "tf2": {"tf2", "gru_common"},
+    "legacy": {"legacy", "gru_common"},
+    "migration": {"migration", "gru_common", "legacy", "tf2"},
+    "proof": {"proof", "gru_common", "legacy", "tf2", "migration"},
+    "gru_commands": {"gru_commands", "gru_common", "legacy", "tf2",
+                     "migration", "proof"},
+}
+LEGACY_JOBS = ("legacy.addition_job", "legacy.classifier_job")
+# gru_common imports Keras and TensorFlow only where it must: the float64
+# recipe, the start-up filter, the one sequence-length check.
+GRU_COMMON_KERAS = {"gru_common/keras_precision.py"}
+GRU_COMMON_TENSORFLOW = {"gru_common/tensorflow_startup.py",
+                         "gru_common/sequence_lengths.py"}
+
+
 def test_each_package_imports_only_what_the_layout_allows():
-  # tf2/ stands alone (legacy/ can be deleted after migrating); the shared
-  # parts need no TensorFlow and no other package; the ports need no
-  # converter.
-  # (The converter's --verify measures with the proof's yardstick,
-  # proof.compare and proof.tolerances, and nothing else of the proof.)
-  allowed = {
-      "gru_common": {"gru_common"},
-      "tf2": {"tf2", "gru_common"},
-      "legacy": {"legacy", "gru_common", "tf2"},
-      "migration": {"migration", "gru_common", "legacy", "tf2", "proof"},
-      "proof": {"proof", "gru_common", "legacy", "tf2", "migration"},
-  }
-  for package, ok in allowed.items():
+  for package, ok in LAYERS.items():
     used = imported_packages(package)
     wrong = {p: used[p] for p in used if p in PACKAGES and p not in ok}
     assert not wrong, f"{package}/ imports {wrong}"
-  with open(os.path.join(ROOT, "migration", "convert.py")) as f:
-    from_proof = set(re.findall(r"^from proof import (\w+)", f.read(), re.M))
-  assert from_proof == {"compare", "tolerances"}
-  assert "tensorflow" not in imported_packages("gru_common").keys() - {
-      "gru_common"} or imported_packages("gru_common")["tensorflow"] == [
-          "gru_common/tensorflow_startup.py"]
+  assert "keras" not in imported_packages("legacy")
+  shared = imported_packages("gru_common")
+  assert set(shared.get("keras", [])) <= GRU_COMMON_KERAS, shared["keras"]
+  tensorflow = set(shared.get("tensorflow", []))
+  assert tensorflow <= GRU_COMMON_TENSORFLOW, tensorflow
+  for path, modules in imported_modules("migration").items():
+    jobs = {m for m in modules if m.startswith(LEGACY_JOBS)}
+    assert not jobs, f"{path} imports the legacy jobs {jobs}"
+
+
+def test_every_shared_module_is_shared():
+  # gru_common/ holds what several packages use; a module only one package
+  # uses lives with it.
+  users = {}
+  for package in LAYERS:
+    if package == "gru_common":
+      continue
+    for modules in imported_modules(package).values():
+      for module in modules:
+        if module.startswith("gru_common."):
+          users.setdefault(module.split(".")[1], set()).add(package)
+  lonely = {m: sorted(p) for m, p in users.items() if len(p) < 2}
+  assert not lonely, lonely
+
+
+def _kind_names(node):
+  """`kind`, `family`, `x.kind`, `x.family` (not numpy's `dtype.kind`)."""
+  if isinstance(node, ast.Attribute):
+    return node.attr in ("kind", "family") and not (
+        isinstance(node.value, ast.Attribute) and node.value.attr == "dtype")
+  return isinstance(node, ast.Name) and node.id in ("kind", "family")
+
+
+def _string_literals(node):
+  if isinstance(node, ast.Constant):
+    return isinstance(node.value, str)
+  if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+    return bool(node.elts) and all(_string_literals(e) for e in node.elts)
+  return False
+
+
+def test_no_code_compares_a_kind_to_a_string_outside_its_own_module():
+  # A component's kind is a plug-in: code branches on what the kind
+  # provides, never on its name spelled out (migration/kinds/ is where each
+  # kind's own module may name itself).
+  found = []
+  kinds_folder = os.path.join("migration", "kinds") + os.sep
+  for package in LAYERS:
+    for path, tree in syntax_trees(package):
+      if path.startswith(kinds_folder):
+        continue
+      for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+          continue
+        operands = [node.left] + node.comparators
+        if (any(_kind_names(o) for o in operands) and
+            any(_string_literals(o) for o in operands)):
+          found.append(f"{path}:{node.lineno}")
+  assert not found, found
 
 
 @pytest.mark.slow
@@ -126,7 +199,7 @@ def test_tf2_runs_where_legacy_and_migration_cannot_be_imported(tmp_path):
 
 
 def console_entries():
-  return re.findall(r'"(gru-[\w-]+)=([\w.]+):(\w+)"', read("setup.py"))
+  return re.findall(r'"((?:gru|tf1)-[\w-]+)=([\w.]+):(\w+)"', read("setup.py"))
 
 
 def flag_names(module):

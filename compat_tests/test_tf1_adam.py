@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from proof import compare
+from gru_common import compare
 from tf2 import optimizers
 
 _v1 = tf.compat.v1

@@ -11,17 +11,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compat_tests import tf1_cells
 from compat_tests.test_converter_safety import assert_refused
 from compat_tests.test_migration import variables_of
+from compat_tests import tf1_cells
+from gru_commands import conversion
+from gru_common import compare
+from gru_common import tolerances
 from migration import convert
-from migration import inventory
+from migration import detection
+from migration import exporters
+from migration.kinds import tf1_gru_cells as cells_lib
 from migration import mapping
 from migration import models
-from migration import tf1_cells as cells_lib
+from migration import selection
 from migration import tf1_checkpoint
-from proof import compare
-from proof import tolerances
 
 CASES = tf1_cells.CASES
 TRAINED = sorted(n for n, c in CASES.items() if c.adam)
@@ -33,7 +36,7 @@ def options(name):
 
 def run_command(*args, **kwargs):
   out, err = io.StringIO(), io.StringIO()
-  status = convert.command(*args, stdout=out, stderr=err, **kwargs)
+  status = conversion.command(*args, stdout=out, stderr=err, **kwargs)
   return status, out.getvalue(), err.getvalue()
 
 
@@ -80,7 +83,7 @@ class TestConvertToStockKeras:
   @pytest.mark.parametrize("name", sorted(CASES))
   def test_reproduces_tf1_outputs_with_and_without_lengths(self, name,
                                                           keras_files):
-    model = convert.load_keras_file(keras_files[name])
+    model = exporters.load_keras_file(keras_files[name])
     golden = golden_outputs(name)
     plain, masked = outputs(model, golden)
     bound = tolerances.TF1_CELL_STOCK.for_dtype(CASES[name].dtype)
@@ -106,7 +109,7 @@ class TestConvertToStockKeras:
       assert f"(2, 6, {CASES[name].width})" in result.stdout
 
   def test_adam_state_and_global_step_carry(self, keras_files):
-    model = convert.load_keras_file(keras_files["gru_cell_adam"])
+    model = exporters.load_keras_file(keras_files["gru_cell_adam"])
     assert int(model.optimizer.iterations.numpy()) == tf1_cells.STEPS
 
 
@@ -119,7 +122,8 @@ class TestRoundTrip:
     status, _, err = run_command(keras_files[name], back)
     assert status == 0, err
     source, result = variables_of(tf1_cells.prefix(name)), variables_of(back)
-    plan = tf1_checkpoint.read(tf1_cells.prefix(name), **options(name)).plan
+    _, plan = tf1_checkpoint.read_selection(tf1_cells.prefix(name),
+                                            **options(name))
     assert set(result) == set(source) - set(plan.left_behind) - set(
         plan.not_read)
     for n, value in result.items():
@@ -162,7 +166,7 @@ class TestExactTF2Layer:
         live = {k: f[k] for k in f.files}
       plain, masked = outputs(model, live)
       not_bitwise = case.dtype == "float32" and (
-          cells_lib.RESET_AFTER[state.spec.kind] or
+          cells_lib.RESET_AFTER[state.description.components[0].kind] or
           case.cell == "GRUBlockCellV2")
       bound = (tolerances.TF1_CELL_FLOAT32_NOT_BITWISE if not_bitwise else
                tolerances.BITWISE).for_dtype(case.dtype)
@@ -189,16 +193,17 @@ class TestInspect:
   ])
   def test_names_each_kind(self, name, kind, written_by):
     out = io.StringIO()
-    assert convert.inspect_command(tf1_cells.prefix(name), stdout=out) == 0
+    assert conversion.inspect_command(tf1_cells.prefix(name), stdout=out) == 0
     text = out.getvalue()
     assert f": {kind}\n" in text and written_by in text, text
 
   def test_finds_every_case_at_its_scope(self):
     for name, case in CASES.items():
       found = tf1_checkpoint.inspect(tf1_cells.prefix(name))
-      (gru,) = found.grus
-      assert gru.spec is not None, gru.problems
-      assert gru.spec.units == case.units and gru.spec.dtype == case.dtype
+      (gru,) = found.rnns
+      assert gru.description is not None, gru.problems
+      rnn = gru.description.components[0]
+      assert rnn.units == case.units and rnn.dtype == case.dtype
       assert gru.scope.startswith(case.scope), (name, gru.scope)
 
 
@@ -258,20 +263,21 @@ class TestRefusals:
     assert os.listdir(tmp_path) == ["trained.keras"]
 
   def test_cudnn_gru_optimizer_slots_need_the_flag(self):
-    shapes = {"rnn/" + n: s for n, s in cells_lib.CellSpec(
+    shapes = {"rnn/" + n: s for n, s in cells_lib.model(
                   cells_lib.CUDNN_COMPATIBLE, cells_lib.MULTI, (2,), 3,
                   "float32", ("cudnn_compatible_gru_cell",)).shapes().items()}
     size = sum(int(np.prod(s)) for s in shapes.values())
     shapes.update({cells_lib.OPAQUE_KERNEL: (size,),
                    cells_lib.OPAQUE_KERNEL + "/Adam": (size,),
                    cells_lib.OPAQUE_KERNEL + "/Adam_1": (size,)})
-    found = inventory.inspect(shapes, {n: "float32" for n in shapes})
-    (gru,) = found.grus
-    assert gru.spec.kind == cells_lib.CUDNN_GRU and not found.other
-    with pytest.raises(inventory.SelectionError,
+    found = detection.inspect(shapes, {n: "float32" for n in shapes})
+    (gru,) = found.rnns
+    assert gru.description.components[0].kind == cells_lib.CUDNN_GRU
+    assert not found.other
+    with pytest.raises(selection.SelectionError,
                        match="cuDNN's and device-specific"):
-      inventory.plan(found)
-    plan = inventory.plan(found, drop_optimizer_state=True)
+      selection.select(found)
+    plan = selection.select(found, drop_optimizer_state=True)
     assert plan.not_read == [cells_lib.OPAQUE_KERNEL]
     assert plan.dropped == [cells_lib.OPAQUE_KERNEL + "/Adam",
                             cells_lib.OPAQUE_KERNEL + "/Adam_1"]
@@ -281,8 +287,8 @@ class TestMappingTable:
 
   @pytest.mark.parametrize("kind", cells_lib.KINDS)
   def test_every_element_placed_once_both_ways(self, kind):
-    spec = cells_lib.CellSpec(kind, cells_lib.STACK_BI, (3, 2), 4, "float64",
-                              ("c",) * 4)
+    spec = cells_lib.model(kind, cells_lib.STACK_BI, (3, 2), 4, "float64",
+                           ("c",) * 4)
     model = models.build(spec, mapping.KERAS)
     places = mapping.placements(spec, model, mapping.KERAS)  # checks cover
     rng = np.random.RandomState(0)

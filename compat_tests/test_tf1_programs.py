@@ -1,7 +1,7 @@
 """Checkpoints as real TF1 programs write them: GRUs under scopes, several
 GRUs, global_step, other optimizers, EMA, other layers (the committed
 goldens of `tf1_programs`). Each converts (or is refused as documented),
-`gru-inspect-checkpoint` describes it, and the converted model computes what
+`tf1-inspect-checkpoint` describes it, and the converted model computes what
 the program's own graph, restored from the golden, computes."""
 
 import io
@@ -14,18 +14,21 @@ import pytest
 import tensorflow as tf
 
 from compat_tests import script_runner
-from compat_tests import tf1_programs
 from compat_tests.test_converter_safety import assert_refused
 from compat_tests.test_migration import variables_of
+from compat_tests import tf1_programs
+from gru_commands import conversion
+from gru_common import compare
+from gru_common import tolerances
 from legacy import scan_gru as legacy_scan_gru
 from migration import convert
-from migration import inventory
+from migration import detection
 from migration import mapping
-from migration import models
+from migration import model_names
 from migration import optimizer_state
+from migration import selection
 from migration import tf1_checkpoint
-from proof import compare
-from proof import tolerances
+from migration import verification
 
 CASES = tf1_programs.CASES
 
@@ -48,7 +51,7 @@ def golden(name):
 
 def run_command(*args, **options):
   out, err = io.StringIO(), io.StringIO()
-  status = convert.command(*args, stdout=out, stderr=err, **options)
+  status = conversion.command(*args, stdout=out, stderr=err, **options)
   return status, out.getvalue(), err.getvalue()
 
 
@@ -60,14 +63,14 @@ class TestInspect:
     found = tf1_checkpoint.inspect(golden(name))
     assert sorted(found.scopes()) == sorted(p.scope for p in case.parts)
     for part in case.parts:
-      gru = next(g for g in found.grus if g.scope == part.scope)
-      assert gru.spec == part.spec and not gru.problems
-      if part.spec.head:
+      gru = next(g for g in found.rnns if g.scope == part.scope)
+      assert gru.description == part.description() and not gru.problems
+      if part.seed.head:
         assert gru.head_scope == ("" if part.head_outside else part.scope)
       assert gru.optimizer == case.optimizer
       assert bool(gru.shadows) == case.ema
       if case.ema:
-        assert set(gru.shadows) == set(gru.variables.values())
+        assert set(gru.shadows) == gru.names
     assert (found.global_step is not None) == case.global_step
     assert found.beta_powers == (
         ["beta1_power", "beta2_power"] if case.optimizer == "Adam" else [])
@@ -88,19 +91,19 @@ class TestInspect:
         raise AssertionError(f"tensor {name!r} was read")
 
     monkeypatch.setattr(tf.train, "load_checkpoint", IndexOnly)
-    assert tf1_checkpoint.inspect(golden("ema")).grus
+    assert tf1_checkpoint.inspect(golden("ema")).rnns
     with pytest.raises(AssertionError, match="was read"):
       tf1_checkpoint.read(golden("ema"), use_ema=True)
 
   def test_command_text_and_json(self):
     out = io.StringIO()
-    assert convert.inspect_command(golden("two_grus"), stdout=out) == 0
+    assert conversion.inspect_command(golden("two_grus"), stdout=out) == 0
     text = out.getvalue()
-    assert "GRU at scope 'decoder': tutorial BiGRU" in text
-    assert "GRU at scope 'encoder': Data Blogger GRU" in text
+    assert "RNN at scope 'decoder': tutorial BiGRU" in text
+    assert "RNN at scope 'encoder': Data Blogger GRU" in text
     assert "head: classifier (3 outputs) at scope 'decoder'" in text
     out = io.StringIO()
-    assert convert.inspect_command(golden("ema"), as_json=True,
+    assert conversion.inspect_command(golden("ema"), as_json=True,
                                    stdout=out) == 0
     facts = json.loads(out.getvalue())
     (gru,) = facts["grus"]
@@ -120,7 +123,7 @@ class TestInspect:
     result = script_runner.run("inspect_checkpoint", "--input=/nonexistent")
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1].startswith(
-        "gru-inspect-checkpoint: error: ")
+        "tf1-inspect-checkpoint: error: ")
 
 
 class TestConvert:
@@ -133,13 +136,13 @@ class TestConvert:
     state = tf1_checkpoint.read(golden(name), **options)
     model, optimizer = convert.to_keras(state, target)
     rng = np.random.RandomState(1)
-    x = {p.scope: rng.uniform(-1, 1, (3, 7, p.spec.input_dim)).astype(
-        p.spec.dtype) for p in CASES[name].parts}
+    x = {p.scope: rng.uniform(-1, 1, (3, 7, p.seed.input_dim)).astype(
+        p.seed.dtype) for p in CASES[name].parts}
     want = tf1_programs.run(name, golden(name), x,
                             use_ema=options.get("use_ema", False))[scope]
-    got = convert.model_outputs(model, state.spec, x[scope])
+    got = verification.model_outputs(model, state.description, x[scope])
     bound = (tolerances.BITWISE if target == mapping.TF2 else
-             tolerances.STOCK_KERAS).for_dtype(state.spec.dtype)
+             tolerances.STOCK_KERAS).for_dtype(state.description.dtype)
     assert sorted(got) == sorted(want)
     for output in want:
       comparison = compare.compare(got[output], want[output])
@@ -166,14 +169,15 @@ class TestConvert:
     assert status == 0, err
     original, written = (variables_of(golden(name)),
                          variables_of(back))
-    state = tf1_checkpoint.read(golden(name), scope=scope, **OPTIONS[name])
-    placed = state.layout.variables(state.spec)
-    source_of = {placed[n]: c for n, c in state.plan.sources.items()}
-    expected = set(placed.values())
+    state, chosen = tf1_checkpoint.read_selection(
+        golden(name), scope=scope, **OPTIONS[name])
+    source_of = chosen.reads
+    expected = set(state.description.variable_names())
     if state.adam is not None:
-      expected |= {s for group in state.plan.adam.values()
-                   for s in group.values()}
-      expected |= {state.plan.global_step} - {None}
+      adam = chosen.adam
+      expected |= (set(adam.m.values()) | set(adam.v.values()) |
+                   set(adam.powers.values()))
+      expected |= {chosen.global_step.name} if chosen.global_step else set()
     assert set(written) == expected
     for written_name, value in written.items():
       assert compare.bitwise_equal(
@@ -190,7 +194,7 @@ class TestConvert:
     assert run_command(keras_file, back)[0] == 0
     (part,) = CASES[name].parts
     x = {part.scope: np.random.RandomState(2).uniform(
-        -1, 1, (2, 5, part.spec.input_dim)).astype(part.spec.dtype)}
+        -1, 1, (2, 5, part.seed.input_dim)).astype(part.seed.dtype)}
     got = tf1_programs.run(name, back, x)[part.scope]
     want = tf1_programs.run(name, golden(name), x)[part.scope]
     for output in want:
@@ -230,10 +234,10 @@ class TestRefusals:
   written."""
 
   @pytest.mark.parametrize("name, edit, options, match", [
-      ("two_grus", None, {}, "2 GRUs in this checkpoint, at scopes "
+      ("two_grus", None, {}, "2 RNNs in this checkpoint, at scopes "
        "['decoder', 'encoder']; pass --scope=... to pick one"),
       ("two_grus", None, {"scope": "elsewhere"},
-       "--scope='elsewhere': no GRU there; GRUs found at scopes "
+       "--scope='elsewhere': no RNN there; RNNs found at scopes "
        "['decoder', 'encoder']"),
       ("scoped", lambda v: v.pop("encoder/Uh"), {},
        "Data Blogger GRU at scope 'encoder': it lacks ['encoder/Uh']"),
@@ -284,7 +288,7 @@ class TestInventoryRules:
 
   @staticmethod
   def inventory_of(values):
-    return inventory.inspect({n: np.shape(v) for n, v in values.items()},
+    return detection.inspect({n: np.shape(v) for n, v in values.items()},
                              {n: np.asarray(v).dtype for n, v in
                               values.items()})
 
@@ -296,7 +300,7 @@ class TestInventoryRules:
     values["Variable"] = np.zeros((4, 1))
     values["Variable_1"] = np.zeros((1,))
     found = self.inventory_of(values)
-    assert [g.spec.head for g in found.grus] == [None, None]
+    assert [len(g.description.components) for g in found.rnns] == [1, 1]
     assert found.other == ["Variable", "Variable_1"]
 
   def test_the_nearer_head_wins(self):
@@ -306,16 +310,16 @@ class TestInventoryRules:
       values[f"{scope}Variable"] = np.zeros((4, 1))
       values[f"{scope}Variable_1"] = np.zeros((1,))
     found = self.inventory_of(values)
-    assert found.grus[0].head_scope == "a"
+    assert found.rnns[0].head_scope == "a"
     assert found.other == ["Variable", "Variable_1"]
 
   def test_a_few_data_blogger_names_are_another_layers(self):
     found = self.inventory_of({"enc/Wr": np.zeros((2, 3)),
                                "enc/Wz": np.zeros((2, 3))})
-    assert found.grus == [] and found.other == ["enc/Wr", "enc/Wz"]
-    with pytest.raises(inventory.SelectionError,
+    assert found.rnns == [] and found.other == ["enc/Wr", "enc/Wz"]
+    with pytest.raises(selection.SelectionError,
                        match="not one of this project's legacy models"):
-      inventory.plan(found)
+      selection.select(found)
 
   def test_slots_under_a_minimize_scope(self):
     state = tf1_checkpoint.LegacyState.example()
@@ -323,7 +327,7 @@ class TestInventoryRules:
     for n, v in state.values.items():
       values[f"train/enc/{n}/Momentum"] = v
     found = self.inventory_of(values)
-    (gru,) = found.grus
+    (gru,) = found.rnns
     assert gru.optimizer == "Momentum" and gru.optimizer_scope == "train"
     assert found.other == []
 
@@ -343,7 +347,7 @@ TF1_OPTIMIZERS = {
     "Ftrl": lambda step: tf.compat.v1.train.FtrlOptimizer(0.01),
     "ProximalAdagrad": lambda step: tf.compat.v1.train.ProximalAdagradOptimizer(
         0.01),
-    inventory.NO_SLOTS: lambda step: (
+    detection.NO_SLOTS: lambda step: (
         tf.compat.v1.train.GradientDescentOptimizer(0.01)),
 }
 
@@ -370,20 +374,20 @@ class TestEveryTF1Optimizer:
         session.run(v1.global_variables_initializer())
         prefix = v1.train.Saver().save(session, str(tmp_path / "m"),
                                        write_meta_graph=False)
-    (found,) = tf1_checkpoint.inspect(prefix).grus
+    (found,) = tf1_checkpoint.inspect(prefix).rnns
     assert found.scope == "encoder" and found.optimizer == optimizer
     assert found.optimizer_scope == ("train" if found.slots else "")
     if optimizer == "Adam":
       state = tf1_checkpoint.read(prefix)
-      assert state.global_step == 0 and state.layout.optimizer_scope == (
-          "train")
+      assert state.global_step.value == 0 and state.adam.scope == "train"
       return
-    with pytest.raises(inventory.SelectionError,
+    with pytest.raises(selection.SelectionError,
                        match="drop_optimizer_state=True"):
       tf1_checkpoint.read(prefix)
-    state = tf1_checkpoint.read(prefix, drop_optimizer_state=True)
-    assert state.adam is None and "global_step" in state.plan.dropped
-    assert len(state.plan.dropped) == 1 + sum(
+    state, chosen = tf1_checkpoint.read_selection(prefix,
+                                                  drop_optimizer_state=True)
+    assert state.adam is None and "global_step" in chosen.dropped
+    assert len(chosen.dropped) == 1 + sum(
         len(s) for s in found.slots.values())
 
 
@@ -396,7 +400,7 @@ def test_int32_global_step_round_trips_as_int32():
   values["beta2_power"] = optimizer_state.beta_power(0.999, 2)
   values["global_step"] = np.int32(2)
   read = tf1_checkpoint.LegacyState.from_variables(values)
-  assert read.layout.global_step == "int32" and read.global_step == 2
+  assert read.global_step.dtype == "int32" and read.global_step.value == 2
   model, _ = convert.to_keras(read, mapping.KERAS)
   back = convert.from_keras(model)
   written = back.to_variables()
@@ -411,21 +415,21 @@ class TestModelName:
   """The converted model's name records where its variables came from."""
 
   @pytest.mark.parametrize("layout", [
-      inventory.Layout(),
-      inventory.Layout("model/encoder", "", "train", "int32"),
-      inventory.Layout("a.b-c_1", None, "", "int64"),
+      model_names.Layout(),
+      model_names.Layout("model/encoder", "", "train", "int32"),
+      model_names.Layout("a.b-c_1", None, "", "int64"),
   ])
   def test_round_trips(self, layout):
-    name = models.model_name("loop", layout)
+    name = model_names.name("loop", layout)
     # A valid TensorFlow root scope name, or predict and fit fail.
     assert re.fullmatch(r"[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*", name)
     assert "/" not in name
-    assert models.parse_model_name(name) == ("loop", layout)
+    assert model_names.parse(name) == ("loop", layout)
 
   def test_reads_the_earlier_form(self):
-    assert models.parse_model_name(
+    assert model_names.parse(
         "legacy_loop_gru@scope=model:encoder@global_step=int32") == (
-            "loop", inventory.Layout("model/encoder", global_step="int32"))
+            "loop", model_names.Layout("model/encoder", global_step="int32"))
 
   @pytest.mark.parametrize("name, match", [
       ("legacy_scan_gru-colour-red", "'colour' is not a layout field"),
@@ -437,4 +441,4 @@ class TestModelName:
   ])
   def test_refuses_what_it_did_not_write(self, name, match):
     with pytest.raises(mapping.MappingError, match=match):
-      models.parse_model_name(name)
+      model_names.parse(name)

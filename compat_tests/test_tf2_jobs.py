@@ -9,8 +9,8 @@ import tensorflow as tf
 
 from compat_tests import script_runner
 from gru_common import addition_data
+from gru_common import compare
 from gru_common import sequence_data
-from proof import compare
 from tf2 import addition_job
 from tf2 import classifier_job
 from tf2 import runtime

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from proof import compare
-from proof import tolerances
+from gru_common import compare
+from gru_common import tolerances
 import tf2
 
 LAYERS = {

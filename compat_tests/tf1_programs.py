@@ -20,15 +20,13 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from legacy import addition_job
-from legacy import classifier_job
+from legacy import heads
 from legacy import loop_gru
 from legacy import runtime
 from legacy import scan_gru
-from migration import spec as spec_lib
+from migration.kinds import seeds
 
 _v1 = tf.compat.v1
-S = spec_lib.ModelSpec
 CHECKPOINT = "model.ckpt"
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "goldens",
                       "tf1_programs")
@@ -36,11 +34,28 @@ STEPS = 3
 
 
 @dataclasses.dataclass(frozen=True)
+class Seed:
+  """A seed GRU and its head: the arguments of `seeds.model`."""
+  family: str
+  units: int
+  input_dim: int
+  dtype: str
+  bidirectional: bool = False
+  head: str = None
+  head_units: int = None
+
+
+@dataclasses.dataclass(frozen=True)
 class Part:
   """One seed GRU (and its head) inside the program."""
   scope: str                    # '' root, or nested: 'model/encoder'
-  spec: spec_lib.ModelSpec      # its head too, if any
+  seed: Seed
   head_outside: bool = False    # the head is built at the root
+
+  def description(self):
+    """What detection should find: the seed under its scopes."""
+    return seeds.model(**dataclasses.asdict(self.seed), scope=self.scope,
+                       head_scope="" if self.head_outside else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,17 +67,17 @@ class Case:
   extra_layer: bool = False     # an unrelated layer 'aux/kernel'
 
 
-ADDITION = S(spec_lib.SCAN, 4, 2, "float64", head=spec_lib.ADDITION,
-             head_units=1)
-CLASSIFIER = S(spec_lib.LOOP, 3, 2, "float32", head=spec_lib.CLASSIFIER,
-               head_units=3)
-BIGRU = S(spec_lib.LOOP, 3, 2, "float32", bidirectional=True,
-          head=spec_lib.CLASSIFIER, head_units=3)
+ADDITION = Seed(seeds.SCAN, 4, 2, "float64", head=seeds.ADDITION,
+                head_units=1)
+CLASSIFIER = Seed(seeds.LOOP, 3, 2, "float32", head=seeds.CLASSIFIER,
+                  head_units=3)
+BIGRU = Seed(seeds.LOOP, 3, 2, "float32", bidirectional=True,
+             head=seeds.CLASSIFIER, head_units=3)
 
 CASES = {
     "scoped": Case((Part("encoder", ADDITION),)),
     "nested": Case((Part("model/encoder/rnn", CLASSIFIER),)),
-    "two_grus": Case((Part("encoder", S(spec_lib.SCAN, 3, 2, "float64")),
+    "two_grus": Case((Part("encoder", Seed(seeds.SCAN, 3, 2, "float64")),
                       Part("decoder", BIGRU))),
     "global_step": Case((Part("", ADDITION),), global_step=True),
     "rmsprop": Case((Part("", CLASSIFIER),), optimizer="RMSProp",
@@ -106,13 +121,13 @@ def build(case):
     _v1.set_random_seed(0)
     inputs, outputs, late_heads = {}, {}, []
     for part in case.parts:
-      spec = part.spec
+      spec = part.seed
       with _scopes(part.scope):
-        if spec.family == spec_lib.SCAN:
+        if spec.family == seeds.SCAN:
           gru = scan_gru.GRU(spec.input_dim, spec.units,
                              dtype=tf.as_dtype(spec.dtype))
           x, out = gru.input_layer, gru.h_t
-          head = lambda gru=gru: addition_job.build_output_layer(gru)[2]
+          head = lambda gru=gru: heads.addition_output(gru.h_t)[2]
         else:
           x = _v1.placeholder(spec.dtype, (None, None, spec.input_dim),
                               name="inputs")
@@ -120,7 +135,7 @@ def build(case):
                  if spec.bidirectional else
                  loop_gru.GRU(x, spec.input_dim, spec.units))
           out = rnn.output()
-          head = lambda out=out, c=spec.head_units: classifier_job.build_head(
+          head = lambda out=out, c=spec.head_units: heads.classifier_logits(
               out, c)
         inputs[part.scope] = x
         outputs[part.scope] = {"gru": out}
@@ -153,7 +168,7 @@ def build(case):
 def feeds(program, case, rng, batch=3, time=5):
   """Random inputs for every part's placeholder."""
   return {program.inputs[p.scope]: rng.uniform(
-      -1, 1, (batch, time, p.spec.input_dim)).astype(p.spec.dtype)
+      -1, 1, (batch, time, p.seed.input_dim)).astype(p.seed.dtype)
           for p in case.parts}
 
 

@@ -1,7 +1,11 @@
 """The project's commands: absl apps over the library's job functions.
 
-Each module is a `gru-*` console command (setup.py) and runs from a clone
-as `python scripts/NAME.py` (a launcher) or `python -m gru_commands.NAME`.
+Each module but `conversion` is a console command (setup.py): `gru-*` for
+the seed jobs, the demo and the proof, `tf1-*` for the converter, which
+serves every RNN kind. Each runs from a clone as `python scripts/NAME.py`
+(a launcher) or `python -m gru_commands.NAME`. `conversion` holds what the
+converter's commands print and how they spell the library's arguments as
+flags.
 
 Scripts define their flags without importing TensorFlow, so `--help` and
 flag errors answer at once; `run(main)` then loads TensorFlow quietly

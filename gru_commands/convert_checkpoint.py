@@ -1,4 +1,4 @@
-"""Converts legacy (TF1) checkpoints to TF2 models and back, exactly.
+"""Converts TF1 checkpoints to TF2 models and back, exactly.
 
 The direction follows from --input:
 
@@ -11,17 +11,18 @@ The direction follows from --input:
       --output=FILE.onnx    an ONNX model (ONNX's GRU operator and head
                             ops; float32 models only, since onnxruntime's
                             GRU has no float64 kernel); --verify runs it in
-                            onnxruntime against the legacy graph
+                            onnxruntime against the TF1 side
   a .keras file
       --output=PREFIX       a TF1 checkpoint that the legacy graph restores
                             with tf.compat.v1.train.Saver; refused, naming
                             the layer and field, unless the model computes
                             what the legacy graph computes
 
-A TF1 checkpoint may hold the seed GRUs under any variable scope, next to
-other layers, a global_step and an optimizer's slots
-(gru-inspect-checkpoint lists what it holds). One GRU converts at a time
-(--scope picks it); TF1 Adam state converts exactly, global_step into the
+A TF1 checkpoint may hold the seed GRUs or TensorFlow's TF1 GRU cells under
+any variable scope, next to other layers, a global_step and an optimizer's
+slots (tf1-inspect-checkpoint lists what it holds). One RNN converts at a
+time (--scope picks it); TF1 Adam state converts exactly, global_step into
+the
 optimizer's `iterations`. Anything that would be left behind is refused,
 named, unless --allow_unconverted (other variables) or
 --drop_optimizer_state (other optimizers' state) says to leave it; the
@@ -39,9 +40,9 @@ The input is never touched: an output that would replace or remove any of
 its files is refused. The output appears whole or not at all: a refused,
 failed or interrupted conversion leaves it as it was, and an existing output
 is replaced only with --overwrite. Missing folders are created. Every
-failure is one line, `gru-convert-checkpoint: error: ...`, and exit status 1.
+failure is one line, `tf1-convert-checkpoint: error: ...`, and exit status 1.
 
-  gru-convert-checkpoint --input=runs/legacy_addition/model.ckpt \\
+  tf1-convert-checkpoint --input=runs/legacy_addition/model.ckpt \\
       --output=runs/addition.keras --target=keras --verify
 """
 
@@ -52,7 +53,7 @@ from absl import flags
 
 import gru_commands
 from migration import mapping
-from migration import spec as spec_lib
+from migration.kinds import seeds
 
 _INPUT = flags.DEFINE_string("input", None, "A TF1 checkpoint prefix (or "
                              "folder), or a .keras file.", required=True)
@@ -65,7 +66,7 @@ _TARGET = flags.DEFINE_enum("target", mapping.TF2, mapping.TARGETS,
                             "Keras layers only (keras). An .onnx output "
                             "needs none.")
 _FAMILY = flags.DEFINE_enum(
-    "family", None, spec_lib.FAMILIES,
+    "family", None, seeds.FAMILIES,
     "For a .keras input of stock Keras layers not written by this tool: "
     "which legacy GRU it holds (scan: Data Blogger, loop: tutorial).")
 _VERIFY = flags.DEFINE_bool("verify", False, "Compare source and converted "
@@ -75,13 +76,13 @@ _VERIFY = flags.DEFINE_bool("verify", False, "Compare source and converted "
 _OVERWRITE = flags.DEFINE_bool("overwrite", False, "Replace an existing "
                                "output.")
 _SCOPE = flags.DEFINE_string(
-    "scope", None, "Which GRU (or BiGRU) of a TF1 checkpoint to convert, by "
-    "its variable scope ('' for the root); needed only when it holds "
-    "several (gru-inspect-checkpoint lists them). For a .keras input: write "
-    "the GRU and its head under this scope instead of the recorded one.")
+    "scope", None, "Which RNN of a TF1 checkpoint to convert, by its "
+    "variable scope ('' for the root); needed only when it holds several "
+    "(tf1-inspect-checkpoint lists them). For a .keras input: write the RNN "
+    "and its head under this scope instead of the recorded one.")
 _ALLOW_UNCONVERTED = flags.DEFINE_bool(
     "allow_unconverted", False, "Convert even though other variables of the "
-    "TF1 checkpoint (other layers, other GRUs, EMA shadows without "
+    "TF1 checkpoint (other layers, other RNNs, EMA shadows without "
     "--use_ema) are left behind; the summary lists them.")
 _DROP_OPTIMIZER_STATE = flags.DEFINE_bool(
     "drop_optimizer_state", False, "Convert the weights only: the optimizer "
@@ -97,8 +98,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Imported after flag parsing: --help and flag errors stay instant.
-  from migration import convert  # pylint: disable=g-import-not-at-top
-  return convert.command(_INPUT.value, _OUTPUT.value, target=_TARGET.value,
+  from gru_commands import conversion  # pylint: disable=g-import-not-at-top
+  return conversion.command(_INPUT.value, _OUTPUT.value, target=_TARGET.value,
                          family=_FAMILY.value, verify=_VERIFY.value,
                          overwrite=_OVERWRITE.value, stdout=sys.stdout,
                          stderr=sys.stderr, scope=_SCOPE.value,

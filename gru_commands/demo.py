@@ -33,8 +33,8 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Imported after flag parsing: --help and flag errors stay instant.
   from legacy import addition_job  # pylint: disable=g-import-not-at-top
-  from gru_commands import demo_job as demo  # pylint: disable=g-import-not-at-top
-  from proof import tolerances  # pylint: disable=g-import-not-at-top
+  from proof import demo  # pylint: disable=g-import-not-at-top
+  from gru_common import tolerances  # pylint: disable=g-import-not-at-top
   config = job_configs.AdditionConfig(seed=_SEED.value, epochs=_EPOCHS.value)
   result = demo.run(_OUTPUT_DIR.value, config)
   failures = demo.check(result, tolerances.STOCK_KERAS.float64)

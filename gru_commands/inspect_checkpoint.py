@@ -1,15 +1,16 @@
 """Lists what a TF1 checkpoint holds, as the converter sees it.
 
-For every seed GRU found (under any variable scope): its kind, scope,
-units, input size, dtype, direction(s) and head, its optimizer's slots and
-EMA shadows, and what keeps it from converting, if anything. Then the
+For every RNN found (the seed GRUs and TensorFlow's TF1 GRU cells, under
+any variable scope): its kind, scope, units, input size, dtype,
+direction(s) and head, its optimizer's slots and EMA shadows, and what
+keeps it from converting, if anything. Then the
 bookkeeping variables (global_step, Adam's beta powers) and every variable
-that belongs to no GRU. Reads the checkpoint's index with TensorFlow's own
+that belongs to no RNN. Reads the checkpoint's index with TensorFlow's own
 reader; no tensor is loaded. Exit status 0, or 1 (one line on stderr) when
 there is no readable TF1 checkpoint.
 
-  gru-inspect-checkpoint --input=runs/legacy_addition/model.ckpt
-  gru-inspect-checkpoint --input=runs/legacy_addition --json
+  tf1-inspect-checkpoint --input=runs/legacy_addition/model.ckpt
+  tf1-inspect-checkpoint --input=runs/legacy_addition --json
 """
 
 import sys
@@ -29,8 +30,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Imported after flag parsing: --help and flag errors stay instant.
-  from migration import convert  # pylint: disable=g-import-not-at-top
-  return convert.inspect_command(_INPUT.value, as_json=_JSON.value,
+  from gru_commands import conversion  # pylint: disable=g-import-not-at-top
+  return conversion.inspect_command(_INPUT.value, as_json=_JSON.value,
                                  stdout=sys.stdout, stderr=sys.stderr)
 
 

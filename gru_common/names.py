@@ -45,14 +45,3 @@ ADDITION_OUTPUT_LAYER = "output"
 CLASSIFIER_LAYER = "classifier"
 POOLING_LAYER = "mean_over_time"
 INPUT_LAYER = "input"
-
-# TensorFlow's own TF1 GRU cells: their variables inside a cell's scope, as
-# TF 1.15 names them (migration/tf1_cells.py has the shapes and mapping;
-# tf2.TF1GRUCell names its weights after them, '/' written '_').
-GRU_CELL_VARIABLES = ("gates/kernel", "gates/bias", "candidate/kernel",
-                      "candidate/bias")                  # also GRUBlockCellV2
-GRU_BLOCK_CELL_VARIABLES = ("w_ru", "b_ru", "w_c", "b_c")
-CUDNN_COMPATIBLE_VARIABLES = (
-    "gates/kernel", "gates/bias", "candidate/input_projection/kernel",
-    "candidate/input_projection/bias", "candidate/hidden_projection/kernel",
-    "candidate/hidden_projection/bias")

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tf2 import validation
+from gru_common import sequence_lengths as lengths_lib
 
 
 def require_graph_mode(what):
@@ -83,6 +83,6 @@ def check_time_steps(name, inputs):
 
 def check_sequence_length(name, sequence_length, inputs):
   """Checks per-row lengths: a [batch] integer vector with values in [0, T]
-  (`tf2.validation.check_sequence_lengths`, under the ports' names)."""
-  return validation.check_sequence_lengths(sequence_length, inputs, name,
+  (`gru_common.sequence_lengths.check`, under the ports' names)."""
+  return lengths_lib.check(sequence_length, inputs, name,
                                            sequences_name="inputs")

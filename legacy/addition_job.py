@@ -21,6 +21,7 @@ import tensorflow as tf
 from gru_common import addition_data
 from gru_common import job_configs
 from gru_common import plotting
+from legacy import heads
 from legacy import runtime
 from legacy import scan_gru
 
@@ -47,25 +48,6 @@ class Graph:
     return self.gru.variables + [self.W_output, self.b_output]
 
 
-def build_output_layer(gru):
-  """The source's output layer on every hidden state of `gru`.
-
-  Returns:
-    (W_output [hidden, 1], b_output [1], output [batch, time, 1]); the two
-    variables are unnamed, as in the source, so a graph that builds them
-    right after the GRU names them `Variable` and `Variable_1`.
-  """
-  dtype = gru.h_t.dtype
-  W_output = _v1.Variable(  # pylint: disable=invalid-name
-      _v1.truncated_normal(dtype=dtype, shape=(gru.hidden_size, 1),
-                           mean=0, stddev=0.01))
-  b_output = _v1.Variable(
-      _v1.truncated_normal(dtype=dtype, shape=(1,), mean=0, stddev=0.01))
-  output = tf.map_fn(lambda h_t: tf.matmul(h_t, W_output) + b_output,
-                     gru.h_t)
-  return W_output, b_output, output
-
-
 @runtime.with_tf1_control_flow
 def build_graph(config):
   """Builds the source's model, loss and train step into the default graph.
@@ -80,7 +62,7 @@ def build_graph(config):
   gru = scan_gru.GRU(config.input_dimensions, config.hidden_size)
 
   # Add an additional layer on top of each of the hidden state outputs
-  W_output, b_output, output = build_output_layer(gru)  # pylint: disable=invalid-name
+  W_output, b_output, output = heads.addition_output(gru.h_t)  # pylint: disable=invalid-name
 
   # Create a placeholder for the expected output
   expected_output = _v1.placeholder(

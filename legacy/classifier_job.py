@@ -20,9 +20,9 @@ import numpy as np
 import tensorflow as tf
 
 from gru_common import job_configs
-from gru_common import names
 from gru_common import plotting
 from gru_common import sequence_data
+from legacy import heads
 from legacy import loop_gru
 from legacy import runtime
 
@@ -30,8 +30,6 @@ _v1 = tf.compat.v1
 
 CHECKPOINT_NAME = "model.ckpt"
 PLOT_NAME = "training.png"
-
-
 
 
 @dataclasses.dataclass
@@ -44,24 +42,6 @@ class Graph:
   accuracy: tf.Tensor
   train_step: tf.Operation
   init_variables: tf.Operation
-
-
-
-
-def build_head(output, num_classes):
-  """The mean over time of `output` [batch, time, width], then the softmax
-  head's logits [batch, num_classes] (variables classifier/softmax_w, _b)."""
-  # average output
-  output_y = tf.reduce_mean(output, 1)
-  width = output_y.shape[-1]
-  with _v1.variable_scope(names.CLASSIFIER_SCOPE):
-    w = _v1.Variable(_v1.random_normal([width, num_classes],
-                                       stddev=loop_gru.MATRIX_STDDEV,
-                                       dtype=output.dtype),
-                     name=names.CLASSIFIER_HEAD[0])
-    b = _v1.Variable(tf.zeros([num_classes], dtype=output.dtype),
-                     name=names.CLASSIFIER_HEAD[1])
-  return tf.matmul(output_y, w) + b
 
 
 @runtime.with_tf1_control_flow
@@ -77,7 +57,7 @@ def build_graph(config, time_steps, features, num_classes):
   else:
     rnn = loop_gru.BiGRU(inputs, features, config.hidden_dim,
                          gru_class=gru_class)
-  logits = build_head(rnn.output(), num_classes)
+  logits = heads.classifier_logits(rnn.output(), num_classes)
   loss = tf.reduce_mean(
       tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels,
                                                      logits=logits))

@@ -1,8 +1,11 @@
-"""A legacy model's forward graph, built from its `ModelSpec`.
+"""A description's TF1 graph, built from the legacy ports: the reference that
+`--verify` runs for kinds that have one (the seed GRUs and heads).
 
-The same classes and heads as the legacy jobs (`legacy/`), so the variable
-names are the checkpoint's: a plain `tf.compat.v1.train.Saver` restores a
-legacy checkpoint into it. Used to run the source side of a conversion.
+Each component's kind builds its part (`Kind.legacy`) on the tensor it
+reads, with the ports' own classes, so the graph's variables have the
+checkpoint's names (at the root; `variables` maps the description's
+checkpoint names to them) and a plain `tf.compat.v1.train.Saver` restores a
+legacy checkpoint into it.
 """
 
 import dataclasses
@@ -10,12 +13,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from legacy import addition_job
-from legacy import classifier_job
-from legacy import loop_gru
 from legacy import runtime
-from legacy import scan_gru
-from migration import spec as spec_lib
+from migration import description as description_lib
 
 _v1 = tf.compat.v1
 
@@ -23,66 +22,62 @@ _v1 = tf.compat.v1
 @dataclasses.dataclass
 class LegacyGraph:
   graph: tf.Graph
-  inputs: tf.Tensor          # [batch, time, input_dim]
-  outputs: dict              # {"gru": [batch, time, u(2u)], "head": ...}
+  inputs: tf.Tensor          # the first model input's placeholder
+  outputs: dict              # {component name: its output tensor}
   variables: dict            # {checkpoint name: variable}
 
 
-def build(spec, seed=None):
-  """The legacy forward graph for `spec`, in a new `tf.Graph`.
+def available(description):
+  """Whether every component's kind has a TF1 graph of its own."""
+  return all(description_lib.kind_of(c).tf1_port
+             for c in description.components)
+
+
+def build(description, seed=None):
+  """The TF1 forward graph of `description`, in a new `tf.Graph`.
 
   Args:
-    spec: a `ModelSpec`.
+    description: a `description.Description` whose kinds all have a TF1
+      graph (`available`).
     seed: if given, the graph-level seed of the legacy initializers.
   """
   graph = tf.Graph()
-  dtype = tf.as_dtype(spec.dtype)
+  root = description.with_scopes({c.name: "" for c in description.components})
   with graph.as_default(), runtime.tf1_control_flow():
     if seed is not None:
       _v1.set_random_seed(seed)
-    outputs = {}
-    if spec.family == spec_lib.SCAN:
-      gru = scan_gru.GRU(spec.input_dim, spec.units, dtype=dtype)
-      inputs = gru.input_layer
-      outputs["gru"] = gru.h_t
-      if spec.head == spec_lib.ADDITION:
-        outputs["head"] = addition_job.build_output_layer(gru)[2]
-    else:
-      inputs = _v1.placeholder(dtype, (None, None, spec.input_dim),
-                               name="inputs")
-      cls = loop_gru.GRU if spec.reset_gate else loop_gru.GRUNoResetGate
-      if spec.bidirectional:
-        model = loop_gru.BiGRU(inputs, spec.input_dim, spec.units,
-                               gru_class=cls)
-      else:
-        model = cls(inputs, spec.input_dim, spec.units)
-      outputs["gru"] = model.output()
-      if spec.head == spec_lib.CLASSIFIER:
-        outputs["head"] = classifier_job.build_head(model.output(),
-                                                    spec.head_units)
-    variables = {v.op.name: v for v in _v1.global_variables()}
-  if set(variables) != set(spec.variable_names()):
-    raise AssertionError(f"legacy graph variables {sorted(variables)} do not "
-                         f"match {spec.describe()}")
-  return LegacyGraph(graph, inputs, outputs, variables)
+    outputs, inputs = {}, []
+    for component in root.components:
+      source = outputs.get(component.wiring.source)
+      placeholder, outputs[component.name] = description_lib.kind_of(
+          component).legacy(component, source)
+      if placeholder is not None:
+        inputs.append(placeholder)
+    created = {v.op.name: v for v in _v1.global_variables()}
+  if set(created) != set(root.variable_names()):
+    raise AssertionError(f"legacy graph variables {sorted(created)} do not "
+                         f"match {description.describe()}")
+  names = dict(zip(root.variable_names(), description.variable_names()))
+  return LegacyGraph(graph, inputs[0], outputs,
+                     {names[n]: v for n, v in created.items()})
 
 
-def run(legacy, x, prefix=None, values=None, sources=None):
+def run(legacy, x, prefix=None, values=None, reads=None):
   """The graph's outputs on x, weights restored from `prefix` or `values`.
 
   Args:
     legacy: from `build`.
     x: the inputs.
     prefix: a TF1 checkpoint to restore with a `Saver`.
-    values: {variable name: value}, instead of `prefix`.
-    sources: {variable name: checkpoint name} for `prefix`, where these are
-      not the same (a scoped GRU, EMA shadows).
+    values: {checkpoint name: value}, instead of `prefix`.
+    reads: {checkpoint name: name to read} for `prefix`, where these differ
+      (EMA shadows).
   """
   with legacy.graph.as_default(), _v1.Session(
       graph=legacy.graph, config=runtime.session_config()) as session:
     if prefix is not None:
-      sources = sources or {n: n for n in legacy.variables}
-      _v1.train.Saver(var_list={sources[n]: v for n, v in
+      reads = reads or {}
+      _v1.train.Saver(var_list={reads.get(n, n): v for n, v in
                                 legacy.variables.items()}
                       ).restore(session, prefix)
     else:

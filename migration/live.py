@@ -5,14 +5,13 @@
     keras_to_session(model, session)    the Keras model's weights (and Adam
                                         state) into the session's variables
 
-The session's graph must hold one of the legacy models (found as in a
-checkpoint, from its global variables, under any scope); other variables
-are refused, since a transfer never drops state silently. Values move through the same tables
-and checks as checkpoint conversion.
+The session's graph must hold one of the models the converter knows (found
+as in a checkpoint, from its global variables, under any scope); other
+variables are refused, since a transfer never drops state silently. Values
+move through the same tables and checks as checkpoint conversion.
 """
 
 import concurrent.futures
-import dataclasses
 
 import tensorflow as tf
 
@@ -56,8 +55,9 @@ def session_to_keras(session, target=mapping.TF2):
   Example:
 
   >>> import numpy as np, tensorflow as tf
-  >>> from migration import legacy_graph, spec
-  >>> s = spec.ModelSpec("loop", units=3, input_dim=2, dtype="float32")
+  >>> from migration import legacy_graph
+  >>> from migration.kinds import seeds
+  >>> s = seeds.model("loop", units=3, input_dim=2, dtype="float32")
   >>> legacy = legacy_graph.build(s, seed=0)
   >>> with legacy.graph.as_default():
   ...   init = tf.compat.v1.global_variables_initializer()
@@ -85,7 +85,7 @@ def keras_to_session(model, session, optimizer=None, family=None):
   >>> from migration import convert, legacy_graph, tf1_checkpoint
   >>> state = tf1_checkpoint.LegacyState.example("loop")
   >>> model, _ = convert.to_keras(state)
-  >>> graph = legacy_graph.build(state.spec)
+  >>> graph = legacy_graph.build(state.description)
   >>> with graph.graph.as_default():
   ...   session = tf.compat.v1.Session()
   ...   session.run(tf.compat.v1.global_variables_initializer())
@@ -97,13 +97,14 @@ def keras_to_session(model, session, optimizer=None, family=None):
   state = _eagerly(convert.from_keras, model, optimizer, family)
   variables = _graph_variables(session)
   current = session_state(session)
-  if current.spec != state.spec:
+  scopes = {c.name: c.scope for c in current.description.components}
+  if current.description != state.description.with_scopes(scopes):
     raise mapping.MappingError(
-        f"the session holds a {current.spec.describe()}; the Keras model is "
-        f"a {state.spec.describe()}")
-  # Written under the session's own names (its GRU's scope, its optimizer's
+        f"the session holds a {current.description.describe()}; the Keras "
+        f"model is a {state.description.describe()}")
+  # Written under the session's own names (its RNN's scope, its optimizer's
   # scope), whatever layout the Keras model's name records.
-  state = dataclasses.replace(state, layout=current.layout)
+  state = state.placed_like(current)
   values = state.to_variables()
   if current.adam is not None and state.adam is None:
     raise mapping.MappingError(

@@ -1,213 +1,106 @@
-"""Legacy variables <-> TF2 weights: one table per GRU, used both ways.
+"""TF1 variables <-> Keras weights: each kind's table, used both ways.
 
-Each row says where a legacy variable lives in this project's TF2 cell (a
-weight of its own, same shape) and in a stock `keras.layers.GRU(
-reset_after=False)` cell (a column block of `kernel`, `recurrent_kernel` or
-`bias`, in Keras's gate order [z, r, h]), and whether it is negated there.
+Every kind (`migration.kinds`) gives its mapping as `Row`s, plain data in
+one schema: a block of a TF1 variable (inside one cell's or layer's scope)
+and the block of a Keras weight that holds it, and whether it is negated
+there. Blocks are column blocks of width `units`; a TF1 kernel of [x; h]
+rows splits into the rows that multiply the input (`X`) and the state
+(`H`). A whole variable is a row with no blocks.
+
+A conversion is a list of `Placement`s (checkpoint name -> model variable,
+numpy index, negation) built from the rows; the same list moves weights and
+optimizer slots in either direction, and every element of every checkpoint
+variable and of every model variable must be covered exactly once, so
+nothing is lost or invented. Slicing, concatenating and negating are exact,
+so conversions are bitwise both ways.
 
 Why negate: the Data Blogger GRU mixes h' = (1 - z) * h + z * h~, Keras
-h' = z' * h + (1 - z') * h~. With z' = 1 - z = 1 - sigmoid(a) = sigmoid(-a),
-Keras's update gate is the Data Blogger one with its weights and bias
-negated (the first Adam moment is negated with them; the second is not).
-Negation flips a sign bit, so it is exact both ways. The tutorial GRU mixes
-as Keras does and only needs its gates reordered ([f, i, c] = [z, r, h]).
-
-A conversion is a list of `Placement`s (legacy name -> model variable,
-slice, negation) built from these tables; the same list moves weights and
-optimizer slots in either direction, and every element of every model
-variable must be covered exactly once, so nothing is lost or invented.
+h' = z' * h + (1 - z') * h~. With z' = 1 - z = sigmoid(-a), Keras's update
+gate is the Data Blogger one with its weights and bias negated (the first
+Adam moment is negated with them; the second is not). Negation flips a sign
+bit, so it is exact both ways.
 """
 
 import dataclasses
 
 import numpy as np
 
-from gru_common import names
-from migration import spec as spec_lib
-from migration import tf1_cells
+from migration import description as description_lib
+from migration import errors
 
 TF2 = "tf2"        # this project's layers (tf2/)
 KERAS = "keras"    # stock Keras layers only
 TARGETS = (TF2, KERAS)
+X, H = "x", "h"     # rows of a TF1 kernel over [x; h]
+
+
+class MappingError(errors.ConversionError):
+  """A model does not fit the TF1 variables (the message says how)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Row:
-  legacy: str      # the variable's name inside its scope
-  tf2: str         # the weight's name in this project's cell
-  keras: str       # stock GRUCell weight
-  gate: int        # column block in Keras's [z, r, h]; None: whole weight
+  """Where (a block of) one TF1 variable lives in a Keras weight.
+
+  Attributes:
+    source: the TF1 variable, relative to its cell's scope; None: there is
+      none, and the Keras block holds zeros.
+    target: the Keras weight's name in the layer or cell.
+    source_rows: X or H for a kernel over [x; h]; None: every row.
+    source_block: its column block (width `units`); None: all columns.
+    target_row: the row of a 2-D Keras bias (`reset_after`); None.
+    target_block: the column block in the Keras weight; None: all of it.
+    negate: the Keras block holds the negated values.
+  """
+  source: str
+  target: str
+  source_rows: str = None
+  source_block: int = None
+  target_row: int = None
+  target_block: int = None
   negate: bool = False
-
-
-SCAN_GRU = (
-    # legacy  TF2    stock Keras GRU(reset_after=False)
-    Row(names.WZ, names.WZ, "kernel", 0, negate=True),
-    Row(names.WR, names.WR, "kernel", 1),
-    Row(names.WH, names.WH, "kernel", 2),
-    Row(names.UZ, names.UZ, "recurrent_kernel", 0, negate=True),
-    Row(names.UR, names.UR, "recurrent_kernel", 1),
-    Row(names.UH, names.UH, "recurrent_kernel", 2),
-    Row(names.BZ, names.BZ, "bias", 0, negate=True),
-    Row(names.BR, names.BR, "bias", 1),
-    Row(names.BH, names.BH, "bias", 2),
-)
-
-LOOP_GRU = (
-    Row(names.FORGET_GATE_W, names.FORGET_GATE_W, "kernel", 0),
-    Row(names.INPUT_GATE_W, names.INPUT_GATE_W, "kernel", 1),
-    Row(names.CONTROL_GATE_W, names.CONTROL_GATE_W, "kernel", 2),
-    Row(names.FORGET_GATE_U, names.FORGET_GATE_U_TF2, "recurrent_kernel", 0),
-    Row(names.INPUT_GATE_U, names.INPUT_GATE_U, "recurrent_kernel", 1),
-    Row(names.CONTROL_GATE_U, names.CONTROL_GATE_U, "recurrent_kernel", 2),
-    Row(names.FORGET_GATE_B, names.FORGET_GATE_B, "bias", 0),
-    Row(names.INPUT_GATE_B, names.INPUT_GATE_B, "bias", 1),
-    Row(names.CONTROL_GATE_B, names.CONTROL_GATE_B, "bias", 2),
-)
-
-ADDITION_HEAD = (  # PerSequenceDense or keras.layers.Dense
-    Row(names.ADDITION_OUTPUT[0], "kernel", "kernel", None),
-    Row(names.ADDITION_OUTPUT[1], "bias", "bias", None),
-)
-
-CLASSIFIER_HEAD = (  # keras.layers.Dense
-    Row(spec_lib.CLASSIFIER_HEAD[0], "kernel", "kernel", None),
-    Row(spec_lib.CLASSIFIER_HEAD[1], "bias", "bias", None),
-)
-
-# The stock Keras GRU's weights as inputs of ONNX's GRU operator, one
-# direction each (migration/onnx_export.py). Keras's gate order [z, r, h] is
-# ONNX's, so every gate block above keeps its index there: ONNX holds the
-# kernels transposed, and one bias [input bias; recurrent bias] of 6u.
-#   Keras weight        ONNX input   shape in ONNX (per direction)
-ONNX_GRU = (
-    ("kernel", "W"),            # [3u, input]       = kernel.T
-    ("recurrent_kernel", "R"),  # [3u, u]           = recurrent_kernel.T
-    ("bias", "B"),              # [6u]: bias, then zeros (reset_after=False)
-)                               #   or bias[0], bias[1] (reset_after=True)
-
-# Where the heads live in the converted models (migration/models.py).
-HEAD_LAYER = {spec_lib.ADDITION: names.ADDITION_OUTPUT_LAYER,
-              spec_lib.CLASSIFIER: names.CLASSIFIER_LAYER}
-
-
-class MappingError(ValueError):
-  """A model does not fit the legacy variables (the message says how)."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Placement:
-  """Where (a block of) one legacy variable lives in a model."""
-  legacy: str               # None: no legacy variable; the block is zero
+  """Where (a block of) one checkpoint variable lives in a model."""
+  legacy: str               # None: no TF1 variable; the block is zero
   variable: object          # the model's keras.Variable
   index: tuple              # numpy index into it (() for all of it)
   negate: bool
-  source: tuple = ()        # numpy index into the legacy variable
-  legacy_shape: tuple = None  # the legacy variable's (for blocks)
+  source: tuple = ()        # numpy index into the TF1 variable
+  legacy_shape: tuple = None  # the TF1 variable's (for blocks)
 
 
-def gru_rows(spec):
-  if spec.family == spec_lib.SCAN:
-    return SCAN_GRU
-  return tuple(r for r in LOOP_GRU
-               if spec.reset_gate or r.legacy not in names.LOOP_RESET_GATE)
+def _columns(block, units):
+  return slice(block * units, (block + 1) * units)
+
+
+def source_index(row, shape, input_dim, units):
+  """The numpy index of `row`'s block in its TF1 variable of `shape`."""
+  if row.source_block is None and row.source_rows is None:
+    return ()
+  columns = (slice(None) if row.source_block is None else
+             _columns(row.source_block, units))
+  if len(shape) == 1:
+    return (columns,)
+  rows = {None: slice(None), X: slice(0, input_dim),
+          H: slice(input_dim, input_dim + units)}[row.source_rows]
+  return (rows, columns)
+
+
+def target_index(row, rank, units):
+  """The numpy index of `row`'s block in its Keras weight of `rank`."""
+  if row.target_block is None:
+    return () if row.target_row is None else (row.target_row,)
+  columns = _columns(row.target_block, units)
+  if row.target_row is not None:
+    return (row.target_row, columns)
+  return (columns,) if rank == 1 else (slice(None), columns)
 
 
 def _weights_by_name(layer):
   return {w.name: w for w in layer.weights}
-
-
-def _gru_cells(model, spec):
-  """(scope, cell) for each direction, in the legacy order."""
-  if spec.bidirectional:
-    bi = model.get_layer(names.BIGRU_LAYER)
-    return list(zip(spec.scopes, (bi.forward_layer.cell,
-                                  bi.backward_layer.cell)))
-  return [(spec.scopes[0], model.get_layer(names.GRU_LAYER).cell)]
-
-
-def placements(spec, model, target):
-  """Every legacy variable's place in `model` (built for `spec`, `target`)."""
-  if target not in TARGETS:
-    raise MappingError(f"target must be one of {TARGETS}, got {target!r}")
-  if spec.family == tf1_cells.FAMILY:
-    result = _cell_placements(spec, model, target)
-    _check_coverage(result, spec)
-    return result
-  result = []
-  units = spec.units
-  for scope, cell in _gru_cells(model, spec):
-    weights = _weights_by_name(cell)
-    for row in gru_rows(spec):
-      name = f"{scope}/{row.legacy}" if scope else row.legacy
-      if target == TF2:
-        result.append(Placement(name, _get(weights, row.tf2, cell), (),
-                                False))
-      else:
-        block = slice(row.gate * units, (row.gate + 1) * units)
-        index = (block,) if row.keras == "bias" else (slice(None), block)
-        result.append(Placement(name, _get(weights, row.keras, cell), index,
-                                row.negate))
-  if spec.head:
-    head = model.get_layer(HEAD_LAYER[spec.head])
-    weights = _weights_by_name(head)
-    rows = (ADDITION_HEAD if spec.head == spec_lib.ADDITION else
-            CLASSIFIER_HEAD)
-    for row in rows:
-      result.append(Placement(row.legacy,
-                              _get(weights, row.tf2 if target == TF2 else
-                                   row.keras, head), (), False))
-  _check_coverage(result, spec)
-  return result
-
-
-def keras_cells(model):
-  """The recurrent cells of a model of TF1 cells (`models.build`), in
-  `CellSpec.cells()` order: layer by layer, forward before backward."""
-  # Imported here: the commands import this module before TensorFlow's
-  # quiet start-up (gru_common.tensorflow_startup).
-  import keras  # pylint: disable=g-import-not-at-top
-  def expand(cell):
-    return list(getattr(cell, "cells", [cell]))
-  result = []
-  for layer in model.layers:
-    if isinstance(layer, keras.layers.Bidirectional):
-      forward = expand(layer.forward_layer.cell)
-      backward = expand(layer.backward_layer.cell)
-      for f, b in zip(forward, backward):
-        result.extend([f, b])
-    elif isinstance(layer, keras.layers.RNN):
-      result.extend(expand(layer.cell))
-  return result
-
-
-def _cell_placements(spec, model, target):
-  """Placements of a `tf1_cells.CellSpec`: stock Keras through
-  `tf1_cells.ROWS`; this project's TF1 cells hold each TF1 variable whole."""
-  from tf2 import tf1_gru_cell  # pylint: disable=g-import-not-at-top
-  cells = keras_cells(model)
-  if len(cells) != len(spec.cells()):
-    raise MappingError(f"model {model.name!r} has {len(cells)} recurrent "
-                       f"cells; the {spec.describe()} has "
-                       f"{len(spec.cells())}")
-  shapes = spec.shapes()
-  result = []
-  for cell, (layer, _, path) in zip(cells, spec.cells()):
-    weights = _weights_by_name(cell)
-    if target == TF2:
-      for name, _ in tf1_cells.VARIABLES[spec.kind]:
-        result.append(Placement(f"{path}/{name}", _get(
-            weights, tf1_gru_cell.weight_name(name), cell), (), False))
-      continue
-    input_dim, units = spec.layer_input(layer), spec.units[layer]
-    for row in tf1_cells.ROWS[spec.kind]:
-      legacy = f"{path}/{row.tf1}" if row.tf1 else None
-      result.append(Placement(
-          legacy, _get(weights, row.keras, cell),
-          tf1_cells.keras_index(row, units), False,
-          tf1_cells.tf1_index(row, input_dim, units) if legacy else (),
-          shapes[legacy] if legacy else None))
-  return result
 
 
 def _get(weights, name, layer):
@@ -217,11 +110,42 @@ def _get(weights, name, layer):
   return weights[name]
 
 
-def _check_coverage(result, spec):
-  """Every element of every model variable is placed exactly once."""
-  shapes = spec.shapes()
+def placements(description, model, target):
+  """Every checkpoint variable's place in `model` (built for `description`
+  in `target`'s layers)."""
+  if target not in TARGETS:
+    raise MappingError(f"target must be one of {TARGETS}, got {target!r}")
+  result = []
+  for component in description.components:
+    kind = description_lib.kind_of(component)
+    rows = kind.rows(component, target)
+    shapes = component.variables()
+    for prefix, layer, input_dim, units in kind.cells(component, model):
+      weights = _weights_by_name(layer)
+      for row in rows:
+        legacy = description_lib.join(prefix, row.source) if (
+            row.source is not None) else None
+        variable = _get(weights, row.target, layer)
+        if legacy is not None and legacy not in shapes:
+          raise MappingError(f"{component.describe()} has no variable "
+                             f"{legacy!r}")
+        blocks = row.source_block is not None or row.source_rows is not None
+        result.append(Placement(
+            legacy, variable,
+            target_index(row, len(variable.shape), units), row.negate,
+            source_index(row, shapes[legacy], input_dim, units)
+            if legacy is not None else (),
+            shapes[legacy] if legacy is not None and blocks else None))
+  _check_coverage(result, description)
+  return result
+
+
+def _check_coverage(result, description):
+  """Every element of every variable, TF1 and Keras, is placed exactly
+  once."""
   coverage = {}
-  legacy_coverage = {n: np.zeros(s, np.int32) for n, s in shapes.items()}
+  legacy_coverage = {n: np.zeros(s, np.int32)
+                     for n, s in description.shapes().items()}
   for p in result:
     var = p.variable
     covered = coverage.setdefault(id(var), (var, np.zeros(var.shape,
@@ -248,10 +172,10 @@ def _check_coverage(result, spec):
 
 
 def to_model(values, placements_, slot_of=None, second_moment=False):
-  """Writes legacy arrays into the placed model variables (or their slots).
+  """Writes checkpoint arrays into the placed model variables (or slots).
 
   Args:
-    values: {legacy name: array}.
+    values: {checkpoint name: array}.
     placements_: from `placements()`.
     slot_of: if given, a function mapping a model variable to the optimizer
       slot to write instead.
@@ -279,7 +203,8 @@ def to_model(values, placements_, slot_of=None, second_moment=False):
 
 
 def from_model(placements_, slot_of=None, second_moment=False):
-  """{legacy name: array} read from the placed model variables (or slots)."""
+  """{checkpoint name: array} read from the placed model variables (or
+  slots)."""
   values = {}
   for p in placements_:
     source = slot_of(p.variable) if slot_of else p.variable

@@ -1,26 +1,29 @@
 """Converted models as ONNX graphs, built with the `onnx` package.
 
-The recurrent layers become ONNX's own `GRU` operator (gate order z, r, h,
-Keras's; `linear_before_reset` 0 for the reset-before GRUs, 1 for the cuDNN
-family; `direction` "bidirectional" for a BiGRU, "reverse" for the backward
-stack of MultiRNNCells in a bidirectional RNN), their weights placed by
-`mapping.ONNX_GRU` from the stock Keras model the same legacy weights
-convert into (so the Data Blogger update gate is negated exactly as for
-Keras). The heads are ONNX ops: `MatMul` and `Add` for a dense layer,
-`ReduceMean` over time for the classifier's pooling.
+The graph follows the description: each component's kind emits its nodes
+(`Kind.onnx`) from the stock Keras model the same weights convert into, so
+every weight reaches ONNX through the kinds' mapping tables. The helpers
+here are the nodes kinds share:
+
+    recurrent   a Keras GRU layer (or Bidirectional, or a stack of cells) as
+                ONNX's own `GRU` operator: gate order z, r, h (Keras's);
+                `linear_before_reset` 0 for reset-before GRUs, 1 for
+                reset-after; `direction` "bidirectional" for a BiGRU,
+                "reverse" for the backward stack of MultiRNNCells
+    dense       `MatMul` and `Add`
+    mean_over_time, gather   `ReduceMean` over time, `Gather`
 
     input  x               [batch, time, input_dim]  (both dynamic)
-    input  sequence_lens   [batch] int32, TF1 cells only, optional: a
-                           default [2**31 - 1] stands for "every step"
-    output gru | rnn       the recurrent output [batch, time, width]
-    output head            the head's output, where the model has a head
+    input  sequence_lens   [batch] int32, for kinds that take lengths
+                           (TF1 cells), optional: a default [2**31 - 1]
+                           stands for "every step"
+    output <component>     each component's output, by its name ("gru",
+                           "rnn", "head")
 
-Refused, by name: a model ONNX's GRU cannot express exactly (the tutorial
-GRU without a reset gate: ONNX's GRU always has one) and float64 models
-(onnxruntime's CPU GRU kernel has no double implementation; exporting in
-float32 would round every weight). Lengths apply to TF1 cells only: the
-tutorial GRU's `sequence_length` only reverses the input and runs every
-step, which ONNX's GRU, stopping at each length, does not compute.
+Refused, by name: a component whose kind says ONNX cannot express it
+exactly (`Kind.check_onnx`: the tutorial GRU without a reset gate) and
+float64 models (onnxruntime's CPU GRU kernel has no double implementation;
+exporting in float32 would round every weight).
 
 `onnx` and `onnxruntime` are optional (`pip install '.[onnx]'`); they are
 imported when a function here runs.
@@ -28,24 +31,31 @@ imported when a function here runs.
 
 import numpy as np
 
-from gru_common import names
-from migration import mapping
-from migration import spec as spec_lib
-from migration import tf1_cells
+from migration import description as description_lib
+from migration import errors
 
 OPSET = 17
 IR_VERSION = 8
 SUFFIX = ".onnx"
 INPUT = "x"
 LENGTHS = "sequence_lens"
-HEAD = "head"
 ALL_STEPS = np.iinfo(np.int32).max
+# The stock Keras GRU's weights as inputs of ONNX's GRU operator, one
+# direction each. Keras's gate order [z, r, h] is ONNX's, so every gate
+# block keeps its index: ONNX holds the kernels transposed, and one bias
+# [input bias; recurrent bias] of 6u.
+#   Keras weight        ONNX input   shape in ONNX (per direction)
+ONNX_GRU = (
+    ("kernel", "W"),            # [3u, input]       = kernel.T
+    ("recurrent_kernel", "R"),  # [3u, u]           = recurrent_kernel.T
+    ("bias", "B"),              # [6u]: bias, then zeros (reset_after=False)
+)                               #   or bias[0], bias[1] (reset_after=True)
 _ONNX_MISSING = ("ONNX export needs the onnx and onnxruntime packages: "
                  "pip install '.[onnx]'")
 
 
-class OnnxError(ValueError):
-  """A model ONNX's GRU operator cannot express exactly, or no onnx."""
+class OnnxError(errors.ConversionError):
+  """A model ONNX cannot express exactly, or no onnx package."""
 
 
 def _onnx():
@@ -56,32 +66,31 @@ def _onnx():
   return onnx
 
 
-def check_exportable(spec):
-  """Raises OnnxError naming why `spec` has no exact ONNX graph."""
-  if spec.family != tf1_cells.FAMILY and not spec.reset_gate:
+def check_exportable(description):
+  """Raises OnnxError naming why `description` has no exact ONNX graph."""
+  for component in description.components:
+    reason = description_lib.kind_of(component).check_onnx(component)
+    if reason:
+      raise OnnxError(reason)
+  if description.dtype != "float32":
     raise OnnxError(
-        f"{spec.describe()}: ONNX's GRU operator always has a reset gate; "
-        "the tutorial's GRU without one has no exact ONNX graph")
-  if spec.dtype != "float32":
-    raise OnnxError(
-        f"{spec.describe()}: onnxruntime's CPU GRU kernel has no float64 "
-        "implementation ('GRU operator does not support double yet'), and "
-        "exporting in float32 would round every weight; convert to .keras "
-        "and serve it under JAX or PyTorch instead (README)")
+        f"{description.describe()}: onnxruntime's CPU GRU kernel has no "
+        "float64 implementation ('GRU operator does not support double "
+        "yet'), and exporting in float32 would round every weight; convert "
+        "to .keras and serve it under JAX or PyTorch instead (README)")
 
 
-def recurrent_output(spec):
-  """The name of the recurrent output: "rnn" for TF1 cells, else "gru"."""
-  return "rnn" if spec.family == tf1_cells.FAMILY else "gru"
+def output_names(description):
+  return list(description.output_names())
 
 
-def output_names(spec):
-  head = [HEAD] if getattr(spec, "head", None) else []
-  return [recurrent_output(spec)] + head
+def takes_lengths(description):
+  return any(description_lib.kind_of(c).takes_lengths
+             for c in description.components)
 
 
-class _Graph:
-  """Nodes and initializers, with fresh names."""
+class Graph:
+  """Nodes and initializers with fresh names, and the nodes kinds share."""
 
   def __init__(self, onnx):
     self.onnx = onnx
@@ -104,10 +113,94 @@ class _Graph:
         op_type, inputs, [out], name=out, **attributes))
     return out
 
+  def dense(self, layer, x):
+    """A linear Keras Dense layer on x's last axis."""
+    import keras  # pylint: disable=g-import-not-at-top
+    if layer.activation is not keras.activations.linear:
+      raise OnnxError(f"layer {layer.name!r}: the converter's dense layers "
+                      "are linear")
+    kernel, bias = (np.asarray(w.numpy()) for w in layer.weights)
+    y = self.op("MatMul", [x, self.constant(f"{layer.name}_kernel", kernel)])
+    return self.op("Add", [y, self.constant(f"{layer.name}_bias", bias)])
+
+  def mean_over_time(self, x):
+    """[batch, time, width] -> [batch, width]."""
+    return self.op("ReduceMean", [x], axes=[1], keepdims=0)
+
+  def gather(self, layer, ids):
+    """A Keras Embedding layer on int ids [batch, time]."""
+    table = np.asarray(layer.weights[0].numpy())
+    return self.op("Gather", [self.constant(f"{layer.name}_embeddings",
+                                            table), ids])
+
+  def recurrent(self, layer, x, lengths):
+    """One recurrent Keras layer of a converted stock-Keras model on x
+    [batch, time, in]; returns [batch, time, width]."""
+    import keras  # pylint: disable=g-import-not-at-top
+    x = self.op("Transpose", [x], perm=[1, 0, 2])
+    if isinstance(layer, keras.layers.Bidirectional):
+      if layer.merge_mode != "concat":
+        raise OnnxError(f"layer {layer.name!r}: merge_mode "
+                        f"{layer.merge_mode!r}; the converter writes "
+                        "'concat'")
+      forward = _cells_of(layer.forward_layer)
+      backward = _cells_of(layer.backward_layer)
+      if len(forward) == 1:
+        y = self._both_directions(self._gru(
+            x, forward + backward, "bidirectional", lengths))
+      else:
+        # MultiRNNCells in a bidirectional RNN: each direction is a stack,
+        # the backward one run over the reversed steps (ONNX's "reverse").
+        outputs = []
+        for cells, direction in ((forward, "forward"), (backward,
+                                                        "reverse")):
+          y = x
+          for cell in cells:
+            y = self._one_direction(self._gru(y, [cell], direction,
+                                              lengths))
+          outputs.append(y)
+        y = self.op("Concat", outputs, axis=-1)
+    elif isinstance(layer, keras.layers.RNN):
+      if layer.go_backwards or not layer.return_sequences:
+        raise OnnxError(f"layer {layer.name!r}: a standalone backward or "
+                        "last-step-only RNN is not what the converter writes")
+      y = x
+      for cell in _cells_of(layer):
+        y = self._one_direction(self._gru(y, [cell], "forward", lengths))
+    else:
+      raise OnnxError(f"layer {layer.name!r} ({type(layer).__name__}) is "
+                      "not a recurrent layer the converter writes")
+    return self.op("Transpose", [y], perm=[1, 0, 2])
+
+  def _gru(self, x, cells, direction, lengths):
+    """ONNX GRU over time-major x [time, batch, in] with `cells` (one per
+    direction); returns its Y [time, directions, batch, units]."""
+    reset_after = {bool(c.reset_after) for c in cells}
+    if len(reset_after) != 1:
+      raise OnnxError("a bidirectional layer mixes reset_after settings")
+    w, r, b = (np.stack(a) for a in zip(*(_cell_arrays(c) for c in cells)))
+    name = cells[0].name
+    return self.op(
+        "GRU", [x, self.constant(f"{name}_W", w), self.constant(
+            f"{name}_R", r), self.constant(f"{name}_B", b), lengths or ""],
+        stem="gru", hidden_size=int(cells[0].units), direction=direction,
+        linear_before_reset=int(reset_after.pop()))
+
+  def _one_direction(self, y):
+    """[time, 1, batch, u] -> [time, batch, u]."""
+    return self.op("Squeeze", [y, self.constant("axes", np.array(
+        [1], np.int64))])
+
+  def _both_directions(self, y):
+    """[time, 2, batch, u] -> [time, batch, 2u] (forward, then backward)."""
+    y = self.op("Transpose", [y], perm=[0, 2, 1, 3])
+    return self.op("Reshape", [y, self.constant("shape", np.array(
+        [0, 0, -1], np.int64))])
+
 
 def _cell_arrays(cell):
   """(W, R, B) of one direction from a stock Keras GRUCell, per
-  `mapping.ONNX_GRU`."""
+  `ONNX_GRU`."""
   for field, value in (("activation", "tanh"),
                        ("recurrent_activation", "sigmoid")):
     got = getattr(getattr(cell, field), "__name__", None)
@@ -118,7 +211,7 @@ def _cell_arrays(cell):
     raise OnnxError(f"layer {cell.name!r}: use_bias=False")
   weights = {w.name: np.asarray(w.numpy()) for w in cell.weights}
   arrays = {}
-  for keras_name, onnx_name in mapping.ONNX_GRU:
+  for keras_name, onnx_name in ONNX_GRU:
     value = weights[keras_name]
     if onnx_name == "B":
       value = (value.reshape(-1) if cell.reset_after else
@@ -129,100 +222,32 @@ def _cell_arrays(cell):
   return arrays["W"], arrays["R"], arrays["B"]
 
 
-def _gru(graph, x, cells, direction, lengths):
-  """ONNX GRU over time-major x [time, batch, in] with `cells` (one per
-  direction); returns its Y [time, directions, batch, units]."""
-  reset_after = {bool(c.reset_after) for c in cells}
-  if len(reset_after) != 1:
-    raise OnnxError("a bidirectional layer mixes reset_after settings")
-  w, r, b = (np.stack(a) for a in zip(*(_cell_arrays(c) for c in cells)))
-  name = cells[0].name
-  return graph.op(
-      "GRU", [x, graph.constant(f"{name}_W", w), graph.constant(
-          f"{name}_R", r), graph.constant(f"{name}_B", b), lengths or ""],
-      stem="gru", hidden_size=int(cells[0].units), direction=direction,
-      linear_before_reset=int(reset_after.pop()))
-
-
-def _one_direction(graph, y):
-  """[time, 1, batch, u] -> [time, batch, u]."""
-  return graph.op("Squeeze", [y, graph.constant("axes", np.array(
-      [1], np.int64))])
-
-
-def _both_directions(graph, y):
-  """[time, 2, batch, u] -> [time, batch, 2u] (forward, then backward)."""
-  y = graph.op("Transpose", [y], perm=[0, 2, 1, 3])
-  return graph.op("Reshape", [y, graph.constant("shape", np.array(
-      [0, 0, -1], np.int64))])
-
-
 def _cells_of(rnn):
   return list(getattr(rnn.cell, "cells", [rnn.cell]))
 
 
-def _recurrent(graph, layer, x, lengths):
-  """One recurrent layer of a converted stock-Keras model (see
-  `models.build`) on time-major x."""
-  import keras  # pylint: disable=g-import-not-at-top
-  if isinstance(layer, keras.layers.Bidirectional):
-    if layer.merge_mode != "concat":
-      raise OnnxError(f"layer {layer.name!r}: merge_mode "
-                      f"{layer.merge_mode!r}; the converter writes 'concat'")
-    forward = _cells_of(layer.forward_layer)
-    backward = _cells_of(layer.backward_layer)
-    if len(forward) == 1:
-      return _both_directions(graph, _gru(
-          graph, x, forward + backward, "bidirectional", lengths))
-    # MultiRNNCells in a bidirectional RNN: each direction is a stack, the
-    # backward one run over the reversed steps (ONNX's "reverse").
-    outputs = []
-    for cells, direction in ((forward, "forward"), (backward, "reverse")):
-      y = x
-      for cell in cells:
-        y = _one_direction(graph, _gru(graph, y, [cell], direction, lengths))
-      outputs.append(y)
-    return graph.op("Concat", outputs, axis=-1)
-  if isinstance(layer, keras.layers.RNN):
-    if layer.go_backwards or not layer.return_sequences:
-      raise OnnxError(f"layer {layer.name!r}: a standalone backward or "
-                      "last-step-only RNN is not what the converter writes")
-    y = x
-    for cell in _cells_of(layer):
-      y = _one_direction(graph, _gru(graph, y, [cell], "forward", lengths))
-    return y
-  raise OnnxError(f"layer {layer.name!r} ({type(layer).__name__}) is not a "
-                  "recurrent layer the converter writes")
-
-
-def _dense(graph, layer, x):
-  import keras  # pylint: disable=g-import-not-at-top
-  if layer.activation is not keras.activations.linear:
-    raise OnnxError(f"layer {layer.name!r}: the converter's heads are "
-                    "linear")
-  kernel, bias = (np.asarray(w.numpy()) for w in layer.weights)
-  y = graph.op("MatMul", [x, graph.constant(f"{layer.name}_kernel", kernel)])
-  return graph.op("Add", [y, graph.constant(f"{layer.name}_bias", bias)])
-
-
-def from_keras_model(model, spec, doc=""):
-  """The ONNX model of a converted stock-Keras `model` of `spec` (built by
-  `models.build(spec, "keras")`), checked by `onnx.checker`.
+def from_keras_model(model, description, doc=""):
+  """The ONNX model of a converted stock-Keras `model` of `description`
+  (built by `models.build(description, "keras")`), checked by
+  `onnx.checker`.
 
   Raises:
-    OnnxError: `spec` has no exact ONNX graph (`check_exportable`), or a
-      layer is not one the converter writes.
+    OnnxError: `description` has no exact ONNX graph (`check_exportable`),
+      or a layer is not one the converter writes.
   """
-  check_exportable(spec)
+  check_exportable(description)
   onnx = _onnx()
-  import keras  # pylint: disable=g-import-not-at-top
   helper = onnx.helper
-  elem = helper.np_dtype_to_tensor_dtype(np.dtype(spec.dtype))
-  graph = _Graph(onnx)
-  inputs = [helper.make_tensor_value_info(INPUT, elem,
-                                          ["batch", "time", spec.input_dim])]
+  elem = helper.np_dtype_to_tensor_dtype(np.dtype(description.dtype))
+  graph = Graph(onnx)
+  first = description.inputs[0]
+  inputs = [helper.make_tensor_value_info(
+      INPUT, elem if first.features is not None else
+      helper.np_dtype_to_tensor_dtype(np.dtype(first.dtype)),
+      ["batch", "time"] + ([first.features] if first.features else []))]
+  values = {first.name: INPUT}
   lengths = None
-  if spec.family == tf1_cells.FAMILY:
+  if takes_lengths(description):
     inputs.append(helper.make_tensor_value_info(
         LENGTHS, onnx.TensorProto.INT32, ["lengths"]))
     graph.initializers.append(onnx.numpy_helper.from_array(
@@ -236,34 +261,17 @@ def from_keras_model(model, spec, doc=""):
     widened = graph.op("Expand", [LENGTHS, graph.op(
         "Cast", [batch], to=onnx.TensorProto.INT64)])
     lengths = graph.op("Min", [widened, time], stem="lengths")
-  x = graph.op("Transpose", [INPUT], perm=[1, 0, 2])
-  outputs, width = {}, None
-  for layer in model.layers:
-    if isinstance(layer, keras.layers.InputLayer):
-      continue
-    if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
-      x = _recurrent(graph, layer, x, lengths)
-      width = int(layer.output.shape[-1])
-      outputs[recurrent_output(spec)] = graph.op(
-          "Transpose", [x], stem=recurrent_output(spec), perm=[1, 0, 2])
-    elif isinstance(layer, keras.layers.GlobalAveragePooling1D):
-      x = graph.op("ReduceMean", [outputs[recurrent_output(spec)]], axes=[1],
-                   keepdims=0)
-    elif isinstance(layer, keras.layers.Dense):
-      if layer.name == names.ADDITION_OUTPUT_LAYER:
-        x = outputs[recurrent_output(spec)]
-      x = _dense(graph, layer, x)
-      outputs[HEAD] = x
-    else:
-      raise OnnxError(f"layer {layer.name!r} ({type(layer).__name__}) is not "
-                      "one the converter writes")
   value_infos = []
-  for name in output_names(spec):
-    graph.nodes.append(helper.make_node("Identity", [outputs[name]], [name]))
-    shape = (["batch", "time", width] if name != HEAD else
-             ["batch", "time", 1] if spec.head == spec_lib.ADDITION else
-             ["batch", spec.head_units])
-    value_infos.append(helper.make_tensor_value_info(name, elem, shape))
+  for component in description.components:
+    kind = description_lib.kind_of(component)
+    out = kind.onnx(graph, component, model, values[component.wiring.source],
+                    lengths)
+    values[component.name] = out
+    graph.nodes.append(helper.make_node("Identity", [out], [component.name]))
+    shape = (["batch", "time", component.width] if kind.keeps_time else
+             ["batch", component.width])
+    value_infos.append(helper.make_tensor_value_info(component.name, elem,
+                                                     shape))
   onnx_graph = helper.make_graph(graph.nodes, model.name, inputs, value_infos,
                                  graph.initializers)
   result = helper.make_model(
@@ -271,7 +279,7 @@ def from_keras_model(model, spec, doc=""):
       producer_name="tf1-gru-migration", doc_string=doc)
   result.ir_version = IR_VERSION
   helper.set_model_props(result, {"keras_model_name": model.name,
-                                  "legacy_model": spec.describe()})
+                                  "legacy_model": description.describe()})
   onnx.checker.check_model(result, full_check=True)
   return result
 

@@ -24,7 +24,9 @@ import dataclasses
 import keras
 import numpy as np
 
-from migration import inventory
+from migration import detection
+from migration import description as description_lib
+from migration import errors
 from migration import mapping
 import tf2
 
@@ -34,35 +36,41 @@ MAX_STEPS = 10_000_000
 _FLOAT32_TINY = np.finfo(np.float32).tiny
 
 
-class OptimizerStateError(ValueError):
+class OptimizerStateError(errors.ConversionError):
   """The optimizer state is inconsistent (the message says how)."""
 
 
 @dataclasses.dataclass
 class AdamState:
-  """TF1 Adam's state in legacy terms."""
-  m: dict              # {legacy name: first moment}
-  v: dict              # {legacy name: second moment}
+  """TF1 Adam's state: moments keyed by their variables' checkpoint names,
+  the beta powers, and the scope `minimize` ran in (where TF1 put them)."""
+  m: dict              # {checkpoint name: first moment}
+  v: dict              # {checkpoint name: second moment}
   beta1_power: np.float32
   beta2_power: np.float32
+  scope: str = ""
 
-  def to_variables(self, spec, layout):
-    """{checkpoint name: value}, as TF1's Saver names them in `layout`."""
-    m, v = inventory.SLOTS[inventory.ADAM]
-    values = {layout.slot(spec, n, m): a for n, a in self.m.items()}
-    values.update({layout.slot(spec, n, v): a for n, a in self.v.items()})
-    for power, value in zip(inventory.BETA_POWERS,
+  def to_variables(self):
+    """{checkpoint name: value}, as TF1's Saver names them."""
+    m, v = detection.SLOTS[detection.ADAM]
+    join = description_lib.join
+    values = {join(self.scope, f"{n}/{m}"): a for n, a in self.m.items()}
+    values.update({join(self.scope, f"{n}/{v}"): a
+                   for n, a in self.v.items()})
+    for power, value in zip(detection.BETA_POWERS,
                             (self.beta1_power, self.beta2_power)):
-      values[layout.power(power)] = np.float32(value)
+      values[join(self.scope, power)] = np.float32(value)
     return values
 
   @classmethod
-  def from_plan(cls, adam, load):
-    """The state a `inventory.Plan`'s Adam names read with `load(name)`."""
-    return cls(m={n: load(c) for n, c in adam["m"].items()},
-               v={n: load(c) for n, c in adam["v"].items()},
-               beta1_power=np.float32(load(adam["powers"]["beta1_power"])),
-               beta2_power=np.float32(load(adam["powers"]["beta2_power"])))
+  def read(cls, names, load):
+    """The state at a `selection.AdamNames`, each value read with
+    `load(name)`."""
+    return cls(m={n: load(c) for n, c in names.m.items()},
+               v={n: load(c) for n, c in names.v.items()},
+               beta1_power=np.float32(load(names.powers["beta1_power"])),
+               beta2_power=np.float32(load(names.powers["beta2_power"])),
+               scope=names.scope)
 
   def steps(self, beta_1=DEFAULT_BETA_1, beta_2=DEFAULT_BETA_2):
     """The number of updates behind the beta powers."""
@@ -75,8 +83,9 @@ class AdamState:
     if int(value) != steps:
       raise OptimizerStateError(
           f"{name!r} is {int(value)}, but the Adam beta powers count {steps} "
-          "updates: they do not come from the same training; pass "
-          "drop_optimizer_state=True to convert the weights without either")
+          "updates: they do not come from the same training; pass ",
+          errors.Argument("drop_optimizer_state", True),
+          " to convert the weights without either")
 
 
 def _times(power, beta):
@@ -118,10 +127,10 @@ def steps_from_beta_powers(beta1_power, beta2_power, beta_1=DEFAULT_BETA_1,
 
 
 def _slot_lookup(optimizer):
-  """slot(kind)(variable): the optimizer's Adam slot of a model variable."""
+  """slot(moment)(variable): the optimizer's Adam slot of a model variable."""
   # pylint: disable=protected-access
-  def slot(kind):
-    slots = optimizer._momentums if kind == "m" else optimizer._velocities
+  def slot(moment):
+    slots = optimizer._momentums if moment == "m" else optimizer._velocities
 
     def of(var):
       try:
@@ -155,8 +164,9 @@ def to_optimizer(state, placements, model, target,
   return optimizer
 
 
-def from_optimizer(optimizer, placements):
-  """`AdamState` read from a built TF1Adam or keras.optimizers.Adam."""
+def from_optimizer(optimizer, placements, scope=""):
+  """`AdamState` read from a built TF1Adam or keras.optimizers.Adam, its
+  slots placed under the optimizer `scope` of the TF1 checkpoint."""
   if not isinstance(optimizer, (tf2.TF1Adam, keras.optimizers.Adam)):
     raise OptimizerStateError(
         f"only Adam state converts to TF1 Adam; got {type(optimizer).__name__}")
@@ -173,4 +183,5 @@ def from_optimizer(optimizer, placements):
   return AdamState(m=mapping.from_model(placements, slot_of=slot("m")),
                    v=mapping.from_model(placements, slot_of=slot("v"),
                                         second_moment=True),
-                   beta1_power=powers[0], beta2_power=powers[1])
+                   beta1_power=powers[0], beta2_power=powers[1],
+                   scope=scope)

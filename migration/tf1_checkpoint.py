@@ -1,4 +1,4 @@
-"""Reading and writing TF1 checkpoints of the legacy models.
+"""Reading and writing TF1 checkpoints: the `LegacyState` a conversion moves.
 
 Reading uses TensorFlow's own readers (`tf.train.load_checkpoint`); nothing
 parses checkpoint files by hand. Writing uses TensorFlow's own `SaveV2` op,
@@ -13,54 +13,75 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from gru_common import files
-from migration import inventory
+from migration import description as description_lib
+from migration import detection
+from migration import errors
 from migration import optimizer_state
-from migration import spec as spec_lib
+from migration import publish
+from migration import selection as selection_lib
+from migration.kinds import seeds
 
 TF2_OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
+StepCounter = selection_lib.StepCounter
 
 
-class CheckpointError(ValueError):
+class CheckpointError(errors.ConversionError):
   """The checkpoint cannot be used (the message says why)."""
 
 
 @dataclasses.dataclass
 class LegacyState:
-  """A legacy model's variables (and TF1 Adam state, if any), and where
-  they sit in a TF1 checkpoint.
+  """A model's variables, and its TF1 Adam state and step counter if any:
+  the values one conversion moves, keyed by their TF1 checkpoint names.
 
-  `values` and the Adam state are keyed by the names `spec` gives them at
-  the root; `layout` places them (and `global_step`) in the checkpoint.
-  `plan`, for a state read from a checkpoint, says what was left out.
+  `description` says what model they are and where each component's
+  variables sit in the checkpoint; `adam.scope` and `global_step.name` place
+  the rest.
   """
-  spec: spec_lib.ModelSpec
-  values: dict                  # {model variable name: array}
+  description: description_lib.Description
+  values: dict                  # {checkpoint name: array}
   adam: optimizer_state.AdamState = None
-  layout: inventory.Layout = inventory.Layout()
-  global_step: int = None       # written when layout.global_step is set
-  plan: inventory.Plan = None
+  global_step: StepCounter = None
 
   def to_variables(self):
-    """{checkpoint name: value}: model variables, then Adam's."""
-    names = self.layout.variables(self.spec)
-    out = {names[n]: v for n, v in self.values.items()}
+    """{checkpoint name: value}: model variables, then Adam's, then the
+    step counter."""
+    out = dict(self.values)
     if self.adam is not None:
-      out.update(self.adam.to_variables(self.spec, self.layout))
-    if self.layout.global_step and self.global_step is not None:
-      out[inventory.GLOBAL_STEP] = np.array(self.global_step,
-                                            self.layout.global_step)
+      out.update(self.adam.to_variables())
+    if self.global_step is not None:
+      out[self.global_step.name] = np.array(self.global_step.value,
+                                            self.global_step.dtype)
     return out
 
+  def placed_like(self, other):
+    """The same values under the names `other` (a state of the same model)
+    has: its scopes, its optimizer's scope, its step counter (counting the
+    updates this state's Adam state counts)."""
+    names = dict(zip(self.description.variable_names(),
+                     other.description.variable_names()))
+    adam = self.adam
+    if adam is not None:
+      adam = dataclasses.replace(
+          adam, m={names[n]: a for n, a in adam.m.items()},
+          v={names[n]: a for n, a in adam.v.items()},
+          scope=other.adam.scope if other.adam is not None else adam.scope)
+    step = None
+    if other.global_step is not None and adam is not None:
+      step = dataclasses.replace(other.global_step, value=adam.steps())
+    return LegacyState(other.description,
+                       {names[n]: v for n, v in self.values.items()}, adam,
+                       step)
+
   @classmethod
-  def example(cls, family=spec_lib.SCAN, value=0.1):
-    """A small state of `family` (4 units, 2 inputs; the Data Blogger GRU in
+  def example(cls, family=seeds.SCAN, value=0.1):
+    """A small seed GRU (4 units, 2 inputs; the Data Blogger GRU in
     float64, the tutorial GRU in float32), every weight `value`: for the
     Examples here and for trying the converter."""
-    dtype = "float64" if family == spec_lib.SCAN else "float32"
-    spec = spec_lib.ModelSpec(family, units=4, input_dim=2, dtype=dtype)
-    return cls(spec, {n: np.full(shape, value, dtype)
-                      for n, shape in spec.shapes().items()})
+    dtype = "float64" if family == seeds.SCAN else "float32"
+    description = seeds.model(family, units=4, input_dim=2, dtype=dtype)
+    return cls(description, {n: np.full(shape, value, dtype)
+                             for n, shape in description.shapes().items()})
 
   def write_example(self):
     """Writes this state as `model.ckpt` in a new temporary folder; returns
@@ -69,32 +90,35 @@ class LegacyState:
 
   @classmethod
   def from_variables(cls, values, **options):
-    """Finds the GRU in {checkpoint name: value} and checks it.
+    """Finds the RNN in {checkpoint name: value} and checks it.
 
     Args:
       values: every variable of a checkpoint or session.
-      **options: `inventory.plan`'s (scope, use_ema, drop_optimizer_state,
+      **options: `selection.select`'s (scope, use_ema, drop_optimizer_state,
         allow_unconverted).
     """
     values = {n: np.asarray(v) for n, v in values.items()}
-    found = inventory.inspect({n: v.shape for n, v in values.items()},
+    found = detection.inspect({n: v.shape for n, v in values.items()},
                               {n: v.dtype for n, v in values.items()})
-    return cls.from_plan(inventory.plan(found, **options), values.__getitem__)
+    return cls.read(selection_lib.select(found, **options),
+                    values.__getitem__)
 
   @classmethod
-  def from_plan(cls, plan, load):
-    """The state `plan` names, each value read with `load(name)`."""
-    spec = plan.gru.spec
-    values = {n: load(c) for n, c in plan.sources.items()}
-    check_finite({plan.sources[n]: v for n, v in values.items()})
+  def read(cls, selection, load):
+    """The state a `selection.Selection` names, each value read with
+    `load(name)`."""
+    values = {n: load(c) for n, c in selection.reads.items()}
+    check_finite({selection.reads[n]: v for n, v in values.items()})
     adam = step = None
-    if plan.adam is not None:
-      adam = optimizer_state.AdamState.from_plan(plan.adam, load)
-      check_finite(adam.to_variables(spec, plan.layout))
-      if plan.global_step is not None:
-        step = int(load(plan.global_step))
-        adam.check_global_step(plan.global_step, step)
-    return cls(spec, values, adam, plan.layout, step, plan)
+    if selection.adam is not None:
+      adam = optimizer_state.AdamState.read(selection.adam, load)
+      check_finite(adam.to_variables())
+      if selection.global_step is not None:
+        step = dataclasses.replace(
+            selection.global_step,
+            value=int(load(selection.global_step.name)))
+        adam.check_global_step(step.name, step.value)
+    return cls(selection.description, values, adam, step)
 
 
 def check_finite(values):
@@ -114,8 +138,8 @@ def resolve(input_path, argument="input_path"):
     argument: the argument's name, for errors.
 
   Raises:
-    FileNotFoundError: no checkpoint there.
-    files.PathError: a replacement of it was interrupted.
+    errors.MissingInputError: no checkpoint there.
+    errors.PathError: a replacement of it was interrupted.
 
   Example:
 
@@ -127,26 +151,28 @@ def resolve(input_path, argument="input_path"):
   (True, ['model.ckpt.index', 'model.ckpt.data-00000-of-00001'])
   """
   if not input_path:
-    raise files.PathError(argument, input_path, "is empty")
+    raise errors.PathError(argument, input_path, "is empty")
   read = []
   prefix = os.fspath(input_path)
   if os.path.isdir(prefix):
     try:
       latest = tf.train.latest_checkpoint(prefix)
     except (tf.errors.OpError, ValueError) as e:
-      raise CheckpointError(f"{argument} {input_path!r}: its `checkpoint` "
-                            f"file cannot be read ({e})") from e
+      raise CheckpointError(errors.Argument(argument), f" {input_path!r}: "
+                            f"its `checkpoint` file cannot be read ({e})"
+                            ) from e
     if latest is None:
-      raise FileNotFoundError(f"{argument} {input_path!r}: no TF1 checkpoint "
-                              "in this folder (no `checkpoint` file naming "
-                              "one)")
+      raise errors.MissingInputError(
+          errors.Argument(argument), f" {input_path!r}: no TF1 checkpoint in "
+          "this folder (no `checkpoint` file naming one)")
     read.append(os.path.join(prefix, "checkpoint"))
     prefix = latest
-  files.check_not_mid_publish(prefix, argument)
-  if not files.checkpoint_exists(prefix):
-    raise FileNotFoundError(
-        f"{argument}: no TF1 checkpoint at {prefix!r} (no {prefix}.index)")
-  return prefix, read + files.checkpoint_files(prefix)
+  publish.check_not_mid_publish(prefix, argument)
+  if not publish.checkpoint_exists(prefix):
+    raise errors.MissingInputError(
+        errors.Argument(argument), f": no TF1 checkpoint at {prefix!r} (no "
+        f"{prefix}.index)")
+  return prefix, read + publish.checkpoint_files(prefix)
 
 
 def _reader(prefix):
@@ -173,36 +199,36 @@ def _damaged(prefix, error):
 
 
 def inspect(prefix):
-  """The `inventory.Inventory` of a TF1 checkpoint (no tensor is read).
+  """The `detection.Inventory` of a TF1 checkpoint (no tensor is read).
 
   Example:
 
   >>> prefix = LegacyState.example().write_example()
-  >>> [g.describe() for g in inspect(prefix).grus]
+  >>> [r.describe() for r in inspect(prefix).rnns]
   ["Data Blogger GRU: 4 units, 2 inputs, float64, scope ''"]
   """
   prefix, _ = resolve(prefix)
   _, shapes, dtypes = _reader(prefix)
-  return inventory.inspect(shapes, dtypes)
+  return detection.inspect(shapes, dtypes)
 
 
 def read(prefix, **options):
-  """The `LegacyState` of one GRU in the TF1 checkpoint at `prefix`.
+  """The `LegacyState` of one RNN in the TF1 checkpoint at `prefix`.
 
   Reads only the tensors the conversion needs.
 
   Args:
     prefix: the checkpoint prefix (as `Saver.save` returns it), or a folder
       whose `checkpoint` file names one.
-    **options: `inventory.plan`'s (scope, use_ema, drop_optimizer_state,
+    **options: `selection.select`'s (scope, use_ema, drop_optimizer_state,
       allow_unconverted).
 
   Raises:
-    FileNotFoundError: no checkpoint there.
+    errors.MissingInputError: no checkpoint there.
     CheckpointError: unreadable, truncated or corrupted; a TF2 object-based
       checkpoint; NaN or Inf values.
-    spec.SpecError: no seed GRU, several and no scope, or one that would
-      lose a variable (`inventory.SelectionError`).
+    description.SpecError: no RNN, several and no scope, or one that would
+      lose a variable (`selection.SelectionError`).
     optimizer_state.OptimizerStateError: `global_step` disagrees with the
       Adam state.
 
@@ -211,24 +237,31 @@ def read(prefix, **options):
   >>> import os
   >>> prefix = LegacyState.example().write_example()
   >>> folder = os.path.dirname(prefix)
-  >>> read(folder).spec.describe()   # a folder: no `checkpoint` file
+  >>> read(folder).description.describe()   # no `checkpoint` file
   Traceback (most recent call last):
   ...
-  FileNotFoundError: input_path '...': no TF1 checkpoint in this folder (no
-  `checkpoint` file naming one)
-  >>> read(prefix).spec.describe()
+  migration.errors.MissingInputError: input_path '...': no TF1 checkpoint in
+  this folder (no `checkpoint` file naming one)
+  >>> read(prefix).description.describe()
   'Data Blogger GRU: 4 units, 2 inputs, float64'
   """
+  return read_selection(prefix, **options)[0]
+
+
+def read_selection(prefix, **options):
+  """(LegacyState, selection.Selection) of one RNN at `prefix`: the state,
+  and what the conversion reads, drops and leaves behind (see `read`)."""
   prefix, _ = resolve(prefix)
   reader, shapes, dtypes = _reader(prefix)
-  plan = inventory.plan(inventory.inspect(shapes, dtypes), **options)
+  selection = selection_lib.select(detection.inspect(shapes, dtypes),
+                                   **options)
 
   def load(name):
     try:
       return reader.get_tensor(name)
     except (tf.errors.OpError, IndexError, RuntimeError) as e:
       raise _damaged(prefix, e) from e
-  return LegacyState.from_plan(plan, load)
+  return LegacyState.read(selection, load), selection
 
 
 def save(state, prefix):
@@ -249,8 +282,8 @@ def write(state, prefix, overwrite=False, inputs=(), log=None):
     state: a `LegacyState`.
     prefix: the checkpoint prefix to write.
     overwrite: replace a checkpoint already there.
-    inputs: files this must never replace (see `files.Output`).
-    log: called with one line per housekeeping action (`files.Output`).
+    inputs: files this must never replace (see `publish.Output`).
+    log: called with one line per housekeeping action (`publish.Output`).
 
   Returns:
     `prefix`.
@@ -263,8 +296,8 @@ def write(state, prefix, overwrite=False, inputs=(), log=None):
   >>> sorted(os.listdir(folder))
   ['model.ckpt.data-00000-of-00001', 'model.ckpt.index']
   """
-  output = files.Output(prefix, is_checkpoint=True, overwrite=overwrite,
-                        inputs=inputs, log=log)
+  output = publish.Output(prefix, is_checkpoint=True, overwrite=overwrite,
+                          inputs=inputs, log=log)
   with output.stage() as tmp:
     save(state, tmp)
     output.publish(tmp)

@@ -1,4 +1,5 @@
 """The proof that the TF2 side computes what the legacy graphs compute, and
-how fast: comparisons (`compare`), the tolerance policy (`tolerances`), the
-equivalence runs (`equivalence`), their report (`report`) and the benchmark
-harness (`benchmarks`)."""
+how fast: the equivalence runs (`equivalence`), their report (`report`), the
+demo job (`demo`) and the benchmark harness (`benchmarks`). Comparisons and
+the tolerance policy are `gru_common.compare` and `gru_common.tolerances`,
+which the converter's `--verify` uses too."""

@@ -24,7 +24,8 @@ final weights and the 1024 + 16 answer. `resumption` trains legacy for N
 epochs, converts the checkpoint (Adam state included) and lets TF2 train M
 more: the result must equal a legacy run of N + M epochs bit for bit.
 
-Every comparison is a `Row` with its measured difference and its bound.
+Every comparison is a `compare.Check` with its measured difference and its
+bound.
 """
 
 import dataclasses
@@ -34,22 +35,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gru_common import compare
 from gru_common import job_configs
 from gru_common import keras_precision
 from gru_common import names
 from gru_common import tables
+from gru_common import tolerances
 from legacy import addition_job as legacy_addition
 from legacy import loop_gru
 from legacy import runtime
 from legacy import scan_gru
 from migration import convert
+from migration.kinds import seeds
 from migration import legacy_graph
 from migration import mapping
 from migration import models
-from migration import spec as spec_lib
 from migration import tf1_checkpoint
-from proof import compare
-from proof import tolerances
 import tf2
 from tf2 import addition_job as tf2_addition
 
@@ -62,7 +63,7 @@ ADDITION_VARIABLES = names.SCAN_GRU + names.ADDITION_OUTPUT
 @dataclasses.dataclass(frozen=True)
 class Case:
   """One GRU configuration to compare on."""
-  family: str = spec_lib.SCAN
+  family: str = seeds.SCAN
   dtype: str = "float64"
   batch: int = 4
   time: int = 7
@@ -76,12 +77,12 @@ class Case:
   scale: float = 0.5
 
   def spec(self):
-    return spec_lib.ModelSpec(self.family, self.units, self.input_dim,
-                              self.dtype, reset_gate=self.reset_gate,
-                              bidirectional=self.bidirectional)
+    return seeds.model(self.family, self.units, self.input_dim, self.dtype,
+                       reset_gate=self.reset_gate,
+                       bidirectional=self.bidirectional)
 
   def describe(self):
-    variant = ("Data Blogger GRU" if self.family == spec_lib.SCAN else
+    variant = ("Data Blogger GRU" if self.family == seeds.SCAN else
                ("BiGRU" if self.bidirectional else "tutorial GRU"))
     extras = [] if self.reset_gate else ["no reset gate"]
     if self.revers:
@@ -109,46 +110,10 @@ class Case:
     return rng.normal(size=(self.batch, self.time, width)).astype(self.dtype)
 
 
-@dataclasses.dataclass(frozen=True)
-class Row:
-  """One comparison: what, in which dtype, how far apart, allowed how far."""
-  comparison: str
-  dtype: str
-  result: compare.Comparison
-  bound: float
-  exact: bool          # the bound is bitwise equality
-
-  @property
-  def passed(self):
-    if self.exact:
-      return self.result.bitwise
-    return self.result.within(self.bound)
-
-  @property
-  def effective_bound(self):
-    """The absolute bound applied: bound * max(1, max |reference|)."""
-    return 0.0 if self.exact else self.bound * self.result.scale
-
-  def as_dict(self):
-    return {"comparison": self.comparison, "dtype": self.dtype,
-            "max_abs_diff": self.result.max_abs,
-            "max_ulp_diff": self.result.max_ulp,
-            "bitwise": self.result.bitwise, "bound": self.effective_bound,
-            "relative_bound": self.bound, "reference_scale":
-            self.result.scale, "exact": self.exact, "passed": self.passed}
-
-  @classmethod
-  def from_dict(cls, row):
-    """The inverse of `as_dict` (e.g. to re-print a saved report)."""
-    return cls(row["comparison"], row["dtype"], compare.Comparison(
-        row["bitwise"], row["max_abs_diff"], row["max_ulp_diff"],
-        row["reference_scale"]), row["relative_bound"], row["exact"])
-
-
 def _row(name, dtype, ours, theirs, bound):
   ours, theirs = np.asarray(ours), np.asarray(theirs)
-  return Row(name, dtype, compare.compare(ours, theirs),
-             bound.for_dtype(dtype), bound is tolerances.BITWISE)
+  return compare.Check(name, dtype, compare.compare(ours, theirs),
+                       bound.for_dtype(dtype))
 
 
 def _concat(arrays):
@@ -172,7 +137,7 @@ def legacy_run(case, weights=None, with_grads=True):
   with graph.as_default(), runtime.tf1_control_flow():
     _v1.set_random_seed(case.seed)
     dtype = tf.as_dtype(case.dtype)
-    if case.family == spec_lib.SCAN:
+    if case.family == seeds.SCAN:
       gru = scan_gru.GRU(case.input_dim, case.units, dtype=dtype)
       inputs, outputs, variables = gru.input_layer, gru.h_t, gru.variables
       feed = {inputs: x}
@@ -214,7 +179,7 @@ def legacy_run(case, weights=None, with_grads=True):
 
 def tf2_layer(case):
   """This project's layer for `case`, holding `case.weights()`."""
-  if case.family == spec_lib.SCAN:
+  if case.family == seeds.SCAN:
     layer = tf2.ScanGRU(case.units, return_sequences=True, dtype=case.dtype)
   else:
     layer = tf2.LoopGRU(case.units, reset_gate=case.reset_gate,
@@ -295,7 +260,8 @@ def stock_keras_outputs(case):
   mapping.to_model(dict(zip(variable_names, case.weights())),
                    mapping.placements(spec, model, mapping.KERAS))
   x = tf.constant(case.inputs())
-  layer = models.gru_layer(model, spec)
+  layer = model.get_layer(names.BIGRU_LAYER if case.bidirectional else
+                          names.GRU_LAYER)
   valid = None
   if case.lengths is not None:
     valid = np.asarray(tf.sequence_mask(list(case.lengths), case.time))
@@ -330,7 +296,8 @@ def keras_bidirectional_outputs(case):
 
 def forward_and_gradients(case, modes=("eager", "function", "xla", "predict",
                                        "keras")):
-  """Every forward and gradient comparison for `case`; a list of `Row`s."""
+  """Every forward and gradient comparison for `case`; a list of
+  `compare.Check`s."""
   legacy = legacy_run(case)
   legacy_grads = _concat(legacy.weight_grads)
   dtype = case.dtype
@@ -479,7 +446,7 @@ def format_table(rows):
     # Exact counts while they are readable; ulps between values near 0
     # (late training losses) run to 1e14 and mean little, so 3 digits.
     ulp = f"{ulp}" if isinstance(ulp, int) and ulp < 10**7 else f"{ulp:.3g}"
-    cells.append([r.comparison, r.dtype, f"{r.result.max_abs:.3e}", ulp,
+    cells.append([r.name, r.dtype, f"{r.result.max_abs:.3e}", ulp,
                   "yes" if r.result.bitwise else "no",
                   "bitwise" if r.exact else f"{r.effective_bound:.1e}",
                   "pass" if r.passed else "FAIL"])
@@ -498,18 +465,18 @@ def standard_cases(family):
   weights at hidden 256 would saturate every gate.
   """
   C = Case  # pylint: disable=invalid-name
-  if family == spec_lib.SCAN:
+  if family == seeds.SCAN:
     return [
-        C(spec_lib.SCAN, "float64"),
-        C(spec_lib.SCAN, "float32"),
-        C(spec_lib.SCAN, "float64", batch=1, time=1, input_dim=1, units=1),
-        C(spec_lib.SCAN, "float32", batch=2, time=200, units=8),
-        C(spec_lib.SCAN, "float32", batch=3, time=6, input_dim=4, units=256,
+        C(seeds.SCAN, "float64"),
+        C(seeds.SCAN, "float32"),
+        C(seeds.SCAN, "float64", batch=1, time=1, input_dim=1, units=1),
+        C(seeds.SCAN, "float32", batch=2, time=200, units=8),
+        C(seeds.SCAN, "float32", batch=3, time=6, input_dim=4, units=256,
           scale=0.1),
-        C(spec_lib.SCAN, "float64", batch=3, time=6, input_dim=4, units=256,
+        C(seeds.SCAN, "float64", batch=3, time=6, input_dim=4, units=256,
           scale=0.1),
     ]
-  L = spec_lib.LOOP  # pylint: disable=invalid-name
+  L = seeds.LOOP  # pylint: disable=invalid-name
   return [
       C(L, "float32"),
       C(L, "float64"),

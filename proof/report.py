@@ -21,17 +21,19 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gru_common import compare
 from gru_common import files
 from gru_common import job_configs
 from gru_common import plotting
+from gru_common import tolerances
 from legacy import addition_job as legacy_addition
 from migration import convert
+from migration.kinds import seeds
 from migration import mapping
-from migration import spec as spec_lib
+from migration import models
 from migration import tf1_checkpoint
-from proof import compare
+from migration import verification
 from proof import equivalence
-from proof import tolerances
 
 REPORT_NAME = "report.json"
 PLOT_NAME = "training.png"
@@ -49,15 +51,15 @@ class Report:
 
 
 def _prefixed(case, rows):
-  return [dataclasses.replace(r, comparison=f"{case.describe()}: "
-                              f"{r.comparison}") for r in rows]
+  return [dataclasses.replace(r, name=f"{case.describe()}: {r.name}")
+          for r in rows]
 
 
 def conversion_rows(state, label):
   """Round trips (bitwise) and converted outputs for a LegacyState."""
   rows = []
   for target in mapping.TARGETS:
-    if target == mapping.KERAS and not state.spec.reset_gate:
+    if not models.has_target(state.description, target):
       continue
     model, optimizer = convert.to_keras(state, target)
     back = convert.from_keras(model, optimizer).to_variables()
@@ -66,26 +68,25 @@ def conversion_rows(state, label):
     if sorted(back) != names:
       raise AssertionError(f"round trip changed the variables: {names} -> "
                            f"{sorted(back)}")
-    rows.append(equivalence.Row(
+    rows.append(compare.Check(
         f"{label}: round trip legacy -> {target} -> legacy, "
-        f"{len(names)} variables", state.spec.dtype,
+        f"{len(names)} variables", state.description.dtype,
         compare.compare(
             np.concatenate([np.ravel(back[n]).astype(np.float64)
                             for n in names]),
             np.concatenate([np.ravel(original[n]).astype(np.float64)
                             for n in names])),
-        0.0, True))
-    for check in convert.verify_outputs(state, model, target):
-      rows.append(equivalence.Row(
-          f"{label}: {target} model vs legacy graph, {check.name} output",
-          state.spec.dtype, check.comparison, check.bound,
-          check.bound == 0.0))
+        0.0))
+    for check in verification.verify_outputs(state, model, target):
+      rows.append(dataclasses.replace(
+          check, name=f"{label}: {target} model vs legacy graph, "
+          f"{check.name} output"))
   return rows
 
 
 def scan_report(epochs=5000, resume=(100, 100), log=print):
   report = Report([])
-  for case in equivalence.standard_cases(spec_lib.SCAN):
+  for case in equivalence.standard_cases(seeds.SCAN):
     log(f"forward and gradients: {case.describe()}, {case.dtype}")
     report.rows += _prefixed(case, equivalence.forward_and_gradients(case))
   if epochs:
@@ -106,17 +107,17 @@ def scan_report(epochs=5000, resume=(100, 100), log=print):
 
 def loop_report(log=print):
   report = Report([])
-  for case in equivalence.standard_cases(spec_lib.LOOP):
+  for case in equivalence.standard_cases(seeds.LOOP):
     log(f"forward and gradients: {case.describe()}, {case.dtype}")
     report.rows += _prefixed(case, equivalence.forward_and_gradients(case))
   rng = np.random.RandomState(0)
   for spec in (
-      spec_lib.ModelSpec(spec_lib.LOOP, 5, 8, "float32",
-                         head=spec_lib.CLASSIFIER, head_units=10),
-      spec_lib.ModelSpec(spec_lib.LOOP, 4, 3, "float64", bidirectional=True,
-                         head=spec_lib.CLASSIFIER, head_units=6),
-      spec_lib.ModelSpec(spec_lib.LOOP, 4, 3, "float32", reset_gate=False,
-                         bidirectional=True)):
+      seeds.model(seeds.LOOP, 5, 8, "float32", head=seeds.CLASSIFIER,
+                  head_units=10),
+      seeds.model(seeds.LOOP, 4, 3, "float64", bidirectional=True,
+                  head=seeds.CLASSIFIER, head_units=6),
+      seeds.model(seeds.LOOP, 4, 3, "float32", reset_gate=False,
+                  bidirectional=True)):
     values = {n: rng.normal(0, 0.5, s).astype(spec.dtype)
               for n, s in spec.shapes().items()}
     log(f"conversions: {spec.describe()}")

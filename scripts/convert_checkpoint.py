@@ -1,4 +1,4 @@
-"""`gru-convert-checkpoint` from a clone:
+"""`tf1-convert-checkpoint` from a clone:
 
   python scripts/convert_checkpoint.py --help
 """

@@ -1,4 +1,4 @@
-"""`gru-inspect-checkpoint` from a clone:
+"""`tf1-inspect-checkpoint` from a clone:
 
   python scripts/inspect_checkpoint.py --help
 """

@@ -10,7 +10,7 @@ Two paths:
 
 * fast (default): a `keras.layers.Dense` head (one matmul over all
   sequences) and XLA. Agrees with the legacy arithmetic to rounding (about
-  1e-16 per step; see proof/tolerances.py for what that grows to).
+  1e-16 per step; see gru_common/tolerances.py for what that grows to).
 * exact (`Config(exact=True)`): `ScanGRU` reference path, `PerSequenceDense`
   head, no XLA. From the same initial weights it reproduces the legacy run
   bit for bit: every loss, every weight, the prediction.

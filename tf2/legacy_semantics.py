@@ -32,7 +32,7 @@ both bitwise equal to the legacy BiGRU.
 import keras
 import tensorflow as tf
 
-from tf2 import validation
+from gru_common import sequence_lengths as lengths_lib
 
 
 def reverse_sequence(inputs, sequence_lengths=None):
@@ -40,7 +40,7 @@ def reverse_sequence(inputs, sequence_lengths=None):
   inputs = tf.convert_to_tensor(inputs)
   if sequence_lengths is None:
     return tf.reverse(inputs, axis=[1])
-  lengths = validation.check_sequence_lengths(sequence_lengths, inputs)
+  lengths = lengths_lib.check(sequence_lengths, inputs)
   return tf.reverse_sequence(inputs, lengths, seq_axis=1, batch_axis=0)
 
 

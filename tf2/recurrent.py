@@ -8,7 +8,7 @@ one time step at a time, with the same matmul shapes. Its outputs and
 gradients are bitwise identical to the legacy graph's. Called eagerly, the
 loop still runs as a traced function (see `tf2/_tracing.py`). Under
 `tf.function(jit_compile=True)` XLA compiles it, which changes rounding
-within `proof/tolerances.XLA`.
+within `gru_common/tolerances.XLA`.
 
 There is deliberately no "fused" variant (all time steps' inputs projected
 in one matmul before the loop, the gates' matmuls concatenated): on CPU it
@@ -25,6 +25,7 @@ mask; see `tf2/legacy_semantics.py` for reproducing them exactly.
 import keras
 import tensorflow as tf
 
+from gru_common import sequence_lengths as lengths_lib
 from tf2 import validation
 from tf2 import _tracing
 
@@ -170,7 +171,7 @@ class GRULayer(keras.layers.RNN):
     return mask
 
   def _lengths_to_mask(self, lengths, sequences):
-    lengths = validation.check_sequence_lengths(lengths, sequences)
+    lengths = lengths_lib.check(lengths, sequences)
     return tf.sequence_mask(lengths, tf.shape(sequences,
                                               out_type=lengths.dtype)[1])
 

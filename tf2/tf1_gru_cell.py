@@ -22,24 +22,26 @@ matmul split in two, so it agrees with TF1 to rounding; wrapped in
 import keras
 import tensorflow as tf
 
-from gru_common import names
+from gru_common import tf1_gru_cells
+from tf2 import cells
 
-GRU_CELL = "GRUCell"
-GRU_BLOCK_CELL = "GRUBlockCell"
-CUDNN_COMPATIBLE = "CudnnCompatibleGRUCell"
-VARIABLES = {GRU_CELL: names.GRU_CELL_VARIABLES,
-             GRU_BLOCK_CELL: names.GRU_BLOCK_CELL_VARIABLES,
-             CUDNN_COMPATIBLE: names.CUDNN_COMPATIBLE_VARIABLES}
-
-
-def weight_name(tf1_name):
-  """The weight's name for a TF1 variable name (Keras names hold no '/')."""
-  return tf1_name.replace("/", "_")
+GRU_CELL = tf1_gru_cells.GRU_CELL
+GRU_BLOCK_CELL = tf1_gru_cells.GRU_BLOCK_CELL
+CUDNN_COMPATIBLE = tf1_gru_cells.CUDNN_COMPATIBLE
 
 
 @keras.saving.register_keras_serializable(package="tf1_gru_migration")
-class TF1GRUCell(keras.layers.Layer):
+class TF1GRUCell(cells.GRUCellBase):
   """One of TensorFlow's TF1 GRU cells (see the module docstring).
+
+  Args:
+    units: the state size, an int >= 1.
+    kind: "GRUCell", "GRUBlockCell" or "CudnnCompatibleGRUCell".
+    kernel_initializer: of the kernels over [x; h] and the input
+      projection.
+    recurrent_initializer: of the cuDNN-compatible cell's hidden projection.
+    bias_initializer: of the biases.
+    **kwargs: passed to `keras.layers.Layer` (name, dtype, ...).
 
   Example:
 
@@ -52,59 +54,51 @@ class TF1GRUCell(keras.layers.Layer):
   ['gates_kernel', 'gates_bias', 'candidate_kernel', 'candidate_bias']
   """
 
-  def __init__(self, units, kind=GRU_CELL, **kwargs):
-    super().__init__(**kwargs)
-    if kind not in VARIABLES:
-      raise ValueError(f"kind must be one of {sorted(VARIABLES)}, got "
-                       f"{kind!r}")
-    if not isinstance(units, int) or units < 1:
-      raise ValueError(f"units must be a positive int, got {units!r}")
-    self.units = units
+  def __init__(self, units, kind=GRU_CELL,
+               kernel_initializer="glorot_uniform",
+               recurrent_initializer="glorot_uniform",
+               bias_initializer="zeros", **kwargs):
+    if kind not in tf1_gru_cells.VARIABLES:
+      raise ValueError(f"kind must be one of "
+                       f"{sorted(tf1_gru_cells.VARIABLES)}, got {kind!r}")
+    super().__init__(units, kernel_initializer, recurrent_initializer,
+                     bias_initializer, **kwargs)
     self.kind = kind
-    self.state_size = units
-    self.output_size = units
 
   def build(self, input_shape):
-    depth, u = int(input_shape[-1]), self.units
-    shapes = {"gates/kernel": (depth + u, 2 * u), "gates/bias": (2 * u,),
-              "candidate/kernel": (depth + u, u), "candidate/bias": (u,),
-              "w_ru": (depth + u, 2 * u), "b_ru": (2 * u,),
-              "w_c": (depth + u, u), "b_c": (u,),
-              "candidate/input_projection/kernel": (depth, u),
-              "candidate/input_projection/bias": (u,),
-              "candidate/hidden_projection/kernel": (u, u),
-              "candidate/hidden_projection/bias": (u,)}
-    self._weights_by_role = [
-        self.add_weight(name=weight_name(n), shape=shapes[n],
-                        initializer="glorot_uniform" if "kernel" in n or
-                        n.startswith("w_") else "zeros")
-        for n in VARIABLES[self.kind]]
+    shapes = tf1_gru_cells.shapes(self.kind,
+                                  self._input_dim_from(input_shape),
+                                  self.units)
+    self._weights_by_role = []
+    for name, shape in shapes.items():
+      make = (self._recurrent if name.startswith("candidate/hidden") and
+              name.endswith("kernel") else
+              self._kernel if name.endswith("kernel") or
+              name.startswith("w_") else self._bias)
+      self._weights_by_role.append(
+          make(tf1_gru_cells.weight_name(name), shape))
 
-  def call(self, inputs, states):
-    h = states[0] if isinstance(states, (list, tuple)) else states
+  def step(self, x_t, h_tm1):
     weights = [w.value for w in self._weights_by_role]
     if self.kind == GRU_BLOCK_CELL:
       w_ru, b_ru, w_c, b_c = weights
-      new_h = tf.raw_ops.GRUBlockCell(x=inputs, h_prev=h, w_ru=w_ru,
-                                      w_c=w_c, b_ru=b_ru, b_c=b_c)[3]
-      return new_h, [new_h]
+      return tf.raw_ops.GRUBlockCell(x=x_t, h_prev=h_tm1, w_ru=w_ru,
+                                     w_c=w_c, b_ru=b_ru, b_c=b_c)[3]
     gate_kernel, gate_bias = weights[:2]
     value = tf.sigmoid(tf.nn.bias_add(
-        tf.matmul(tf.concat([inputs, h], 1), gate_kernel), gate_bias))
+        tf.matmul(tf.concat([x_t, h_tm1], 1), gate_kernel), gate_bias))
     r, u = tf.split(value=value, num_or_size_splits=2, axis=1)
     if self.kind == GRU_CELL:
       candidate_kernel, candidate_bias = weights[2:]
       c = tf.tanh(tf.nn.bias_add(
-          tf.matmul(tf.concat([inputs, r * h], 1), candidate_kernel),
+          tf.matmul(tf.concat([x_t, r * h_tm1], 1), candidate_kernel),
           candidate_bias))
-      new_h = u * h + (1 - u) * c
-    else:
-      input_kernel, input_bias, hidden_kernel, hidden_bias = weights[2:]
-      c = tf.nn.bias_add(tf.matmul(inputs, input_kernel), input_bias)
-      c += r * tf.nn.bias_add(tf.matmul(h, hidden_kernel), hidden_bias)
-      c = tf.tanh(c)
-      new_h = (1 - u) * c + u * h
-    return new_h, [new_h]
+      return u * h_tm1 + (1 - u) * c
+    input_kernel, input_bias, hidden_kernel, hidden_bias = weights[2:]
+    c = tf.nn.bias_add(tf.matmul(x_t, input_kernel), input_bias)
+    c += r * tf.nn.bias_add(tf.matmul(h_tm1, hidden_kernel), hidden_bias)
+    c = tf.tanh(c)
+    return (1 - u) * c + u * h_tm1
 
   def get_config(self):
-    return {**super().get_config(), "units": self.units, "kind": self.kind}
+    return {**super().get_config(), "kind": self.kind}

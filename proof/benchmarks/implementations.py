@@ -42,9 +42,9 @@ from gru_common import job_configs
 from legacy import addition_job as legacy_addition
 from legacy import loop_gru
 from legacy import runtime
+from migration.kinds import seeds
 from migration import mapping
 from migration import models
-from migration import spec as spec_lib
 import tf2
 from tf2 import addition_job as tf2_addition
 
@@ -79,16 +79,16 @@ class Workload:
 
 WORKLOADS = {
     "seed_train": Workload("seed_train", "seed job: training step",
-                           spec_lib.SCAN, 100, 5, 2, 16, "float64", True,
+                           seeds.SCAN, 100, 5, 2, 16, "float64", True,
                            repeats=60),
     "scale_train": Workload("scale_train", "scale: training step",
-                            spec_lib.LOOP, 256, 100, 64, 256, "float32",
+                            seeds.LOOP, 256, 100, 64, 256, "float32",
                             True, repeats=12),
     "scale_infer": Workload("scale_infer", "scale: inference",
-                            spec_lib.LOOP, 256, 100, 64, 256, "float32",
+                            seeds.LOOP, 256, 100, 64, 256, "float32",
                             False, repeats=10),
     "long_infer": Workload("long_infer", "long sequence: inference",
-                           spec_lib.LOOP, 32, 1000, 64, 128, "float32",
+                           seeds.LOOP, 32, 1000, 64, 128, "float32",
                            False, repeats=5),
 }
 
@@ -110,10 +110,10 @@ def _weights(workload):
 
 
 def _spec(workload):
-  head = spec_lib.ADDITION if workload.key.startswith("seed") else None
-  return spec_lib.ModelSpec(workload.family, workload.units,
-                            workload.input_dim, workload.dtype, head=head,
-                            head_units=1 if head else None)
+  head = seeds.ADDITION if workload.key.startswith("seed") else None
+  return seeds.model(workload.family, workload.units, workload.input_dim,
+                     workload.dtype, head=head,
+                     head_units=1 if head else None)
 
 
 def _sync(values):

@@ -61,9 +61,9 @@ def _child(configuration, steps, small):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from tf2 import classifier_job  # pylint: disable=g-import-not-at-top
   from tf2 import distribute  # pylint: disable=g-import-not-at-top
-  kind, count = configuration.rsplit("_", 1)
+  placement, count = configuration.rsplit("_", 1)
   count = int(count)
-  if kind == "replicas":
+  if placement == "replicas":
     distribute.configure_replicas(count)
     strategy = distribute.make_strategy("mirrored", count)
   else:

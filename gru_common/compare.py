@@ -103,3 +103,55 @@ def compare(a, b):
   finite = np.abs(b[np.isfinite(b)]) if b.size else np.zeros(0)
   scale = max(1.0, float(finite.max())) if finite.size else 1.0
   return Comparison(bitwise_equal(a, b), max_abs_diff(a, b), ulp, scale)
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+  """One comparison with a reference: what, in which dtype, how far apart,
+  and allowed how far.
+
+  `bound` is relative to the reference's scale (`Comparison.within`); a
+  bound of 0.0 demands bitwise equality.
+  """
+  name: str
+  dtype: str
+  result: Comparison
+  bound: float
+
+  @property
+  def exact(self):
+    return self.bound == 0.0
+
+  @property
+  def passed(self):
+    if self.exact:
+      return self.result.bitwise
+    return self.result.within(self.bound)
+
+  @property
+  def effective_bound(self):
+    """The absolute bound applied: bound * max(1, max |reference|)."""
+    return 0.0 if self.exact else self.bound * self.result.scale
+
+  def as_dict(self):
+    return {"comparison": self.name, "dtype": self.dtype,
+            "max_abs_diff": self.result.max_abs,
+            "max_ulp_diff": self.result.max_ulp,
+            "bitwise": self.result.bitwise, "bound": self.effective_bound,
+            "relative_bound": self.bound, "reference_scale":
+            self.result.scale, "exact": self.exact, "passed": self.passed}
+
+  @classmethod
+  def from_dict(cls, row):
+    """The inverse of `as_dict` (e.g. to re-print a saved report)."""
+    return cls(row["comparison"], row["dtype"], Comparison(
+        row["bitwise"], row["max_abs_diff"], row["max_ulp_diff"],
+        row["reference_scale"]), row["relative_bound"])
+
+
+def check(name, ours, reference, bound):
+  """The `Check` of `ours` against `reference` with a
+  `tolerances.Bound`."""
+  ours, reference = np.asarray(ours), np.asarray(reference)
+  return Check(name, reference.dtype.name, compare(ours, reference),
+               bound.for_dtype(reference.dtype))

@@ -16,26 +16,26 @@ import os
 import numpy as np
 
 from gru_common import addition_data
+from gru_common import compare
 from gru_common import job_configs
 from gru_common import keras_precision
 from gru_common import plotting
 from gru_common import tables
 from legacy import addition_job
-from migration import convert
+from migration import exporters
 from migration import legacy_graph
 from migration import mapping
 from migration import tf1_checkpoint
-from proof import compare
 
 PLOT_NAME = "agreement.png"
 
 
 @dataclasses.dataclass
-class Row:
+class Agreement:
   """One model's answers, compared with the legacy graph's."""
   model: str
   data: str
-  comparison: compare.Comparison
+  result: compare.Comparison
   answer: str
 
 
@@ -55,12 +55,12 @@ def check(result, tolerance):
   """Failures of the demo's promise, as sentences (empty: all kept)."""
   failures = []
   for row in result.rows:
-    if row.model.startswith("TF2") and not row.comparison.bitwise:
+    if row.model.startswith("TF2") and not row.result.bitwise:
       failures.append(f"TF2 model is not bitwise equal on the {row.data}")
-    if row.model.startswith("stock") and not row.comparison.within(
+    if row.model.startswith("stock") and not row.result.within(
         tolerance):
       failures.append(f"stock Keras model differs by "
-                      f"{row.comparison.max_abs:.3e} > {tolerance:.0e} on "
+                      f"{row.result.max_abs:.3e} > {tolerance:.0e} on "
                       f"the {row.data}")
   if len(set(result.predictions.values())) != 1:
     failures.append(f"the models answer differently: {result.predictions}")
@@ -83,11 +83,11 @@ def run(output_dir, config=job_configs.AdditionConfig(), log=print):
   for target, label in ((mapping.TF2, "TF2 (this project)"),
                         (mapping.KERAS, "stock Keras")):
     path = os.path.join(output_dir, f"addition_{target}.keras")
-    state, _ = convert.tf1_to_keras_file(prefix, path, target,
+    state, _ = exporters.tf1_to_keras_file(prefix, path, target,
                                          overwrite=True)
-    models[label] = convert.load_keras_file(path)
+    models[label] = exporters.load_keras_file(path)
     paths[label] = path
-    log(f"{prefix} -> {path}: {convert.describe_spec(state)}")
+    log(f"{prefix} -> {path}: {exporters.describe(state)}")
 
   log("== 3. Agreement with the legacy graph")
   _, _, x_test, y_test = addition_data.make_datasets(
@@ -95,7 +95,7 @@ def run(output_dir, config=job_configs.AdditionConfig(), log=print):
   query = addition_data.encode_query(config.query_a, config.query_b,
                                      config.query_bits)
   state = tf1_checkpoint.read(prefix)
-  graph = legacy_graph.build(state.spec)
+  graph = legacy_graph.build(state.description)
   reference = {name: legacy_graph.run(graph, x, prefix=prefix)["head"]
                for name, x in (("test set", x_test), ("query", query))}
   rows, outputs = [], {"legacy (TF1 graph)": reference}
@@ -105,18 +105,18 @@ def run(output_dir, config=job_configs.AdditionConfig(), log=print):
     # Model.predict, as users call it. Stock Keras casts float64 arrays to
     # floatx in predict, so floatx is set to float64 first, as the README
     # says (this project's models, tf2.ExactModel, do that themselves).
-    with keras_precision.floatx(state.spec.dtype):
+    with keras_precision.floatx(state.description.dtype):
       outputs[label] = {name: model.predict(x, verbose=0)
                         for name, x in (("test set", x_test),
                                         ("query", query))}
     predictions[label] = addition_data.decode_prediction(
         outputs[label]["query"])
   for label, out in outputs.items():
-    rows.append(Row(label, "test set",
+    rows.append(Agreement(label, "test set",
                     compare.compare(out["test set"], reference["test set"]),
                     f"{_bits_correct(out['test set'], y_test):.1%} bits "
                     "right"))
-    rows.append(Row(label, "query",
+    rows.append(Agreement(label, "query",
                     compare.compare(out["query"], reference["query"]),
                     f"{config.query_a} + {config.query_b} = "
                     f"{predictions[label]}"))
@@ -133,8 +133,8 @@ def format_table(rows):
   return tables.format_table(
       [("model", "<", 20), ("data", "<", 9), ("max abs diff", ">", 13),
        ("bitwise", ">", 8), ("answer", "<", 0)],
-      [[r.model, r.data, f"{r.comparison.max_abs:.3e}",
-        "yes" if r.comparison.bitwise else "no", r.answer] for r in rows],
+      [[r.model, r.data, f"{r.result.max_abs:.3e}",
+        "yes" if r.result.bitwise else "no", r.answer] for r in rows],
       rule=True)
 
 
