@@ -20,8 +20,8 @@ setuptools.setup(
     python_requires=">=3.11",
     # The commands install as `gru_commands`; scripts/ (launchers for a
     # clone) and compat_tests/ are not installed.
-    packages=["legacy", "tf2", "gru_common", "migration", "proof",
-              "proof.benchmarks", "gru_commands"],
+    packages=["legacy", "tf2", "gru_common", "migration", "migration.kinds",
+              "proof", "proof.benchmarks", "gru_commands"],
     install_requires=[
         "tensorflow==2.21.0",
         "keras==3.15.1",

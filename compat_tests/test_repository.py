@@ -30,6 +30,17 @@ def test_readme_opens_with_two_commands_and_ci_runs_the_second():
   assert ci_lines[-1] == install_and_test
 
 
+def test_setup_installs_every_package():
+  listed = ast.literal_eval(re.search(r"packages=(\[.*?\])", read("setup.py"),
+                                      re.S).group(1))
+  found = []
+  for package in PACKAGES:
+    for folder, _, names in os.walk(os.path.join(ROOT, package)):
+      if "__init__.py" in names:
+        found.append(os.path.relpath(folder, ROOT).replace(os.sep, "."))
+  assert sorted(listed) == sorted(found)
+
+
 def test_console_commands_resolve():
   entries = console_entries()
   assert entries
