@@ -15,14 +15,13 @@ the committed files.
   python -m compat_tests.regenerate_goldens --write    # rewrite them
 """
 
-import filecmp
 import os
 import tempfile
 
 from absl import app
 from absl import flags
-import numpy as np
 
+from compat_tests import golden_files
 from gru_common import tensorflow_startup
 
 _WRITE = flags.DEFINE_bool("write", False, "Replace the committed goldens "
@@ -30,15 +29,6 @@ _WRITE = flags.DEFINE_bool("write", False, "Replace the committed goldens "
 _FOLDER = flags.DEFINE_string("folder", None, "Where the goldens live "
                               "(default: compat_tests/goldens); the TF1 "
                               "programs' go in its tf1_programs/.")
-
-
-def _same(a, b):
-  if a.endswith(".npz"):
-    with np.load(a) as x, np.load(b) as y:
-      return sorted(x.files) == sorted(y.files) and all(
-          x[k].tobytes() == y[k].tobytes() and x[k].dtype == y[k].dtype
-          for k in x.files)
-  return filecmp.cmp(a, b, shallow=False)
 
 
 def main(argv):
@@ -66,7 +56,7 @@ def main(argv):
           new = os.path.join(scratch, name, file)
           old = os.path.join(committed, name, file)
           status = ("new" if not os.path.exists(old) else
-                    "same" if _same(new, old) else "differs")
+                    "same" if golden_files.same_file(new, old) else "differs")
           changed += status != "same"
           print(f"{status:8} {os.path.relpath(old, folder)}")
   if not _WRITE.value:

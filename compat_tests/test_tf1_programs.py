@@ -99,8 +99,8 @@ class TestInspect:
     out = io.StringIO()
     assert conversion.inspect_command(golden("two_grus"), stdout=out) == 0
     text = out.getvalue()
-    assert "RNN at scope 'decoder': tutorial BiGRU" in text
-    assert "RNN at scope 'encoder': Data Blogger GRU" in text
+    assert "RNN 1 at scope 'decoder': tutorial BiGRU" in text
+    assert "RNN 2 at scope 'encoder': Data Blogger GRU" in text
     assert "head: classifier (3 outputs) at scope 'decoder'" in text
     out = io.StringIO()
     assert conversion.inspect_command(golden("ema"), as_json=True,

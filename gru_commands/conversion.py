@@ -14,6 +14,7 @@ import signal
 import sys
 
 from gru_common import tables
+from migration import description as description_lib
 from migration import errors
 from migration import exporters
 from migration import mapping
@@ -133,14 +134,20 @@ def inventory_lines(inventory):
   """The inventory as `tf1-inspect-checkpoint` prints it."""
   out = [f"{len(inventory.variables)} variables; {len(inventory.rnns)} "
          "RNN(s)"]
-  for rnn in inventory.rnns:
-    out.append(f"RNN at scope {rnn.scope!r}: {rnn.kind}")
+  for number, rnn in enumerate(inventory.rnns, 1):
+    out.append(f"RNN {number} at scope {rnn.scope!r}: {rnn.kind}")
     if rnn.written_by:
       out.append(f"  written by: {rnn.written_by}")
     if rnn.description is None:
       out.extend(f"  problem: {p}" for p in rnn.problems)
       continue
     first, *heads = rnn.description.components
+    paths = description_lib.kind_of(first).cell_paths(first)
+    if paths:
+      out.append(f"  cells: {', '.join(paths)}")
+    if first.wiring.initial_state:
+      out.append("  initial states: "
+                 f"{', '.join(first.wiring.initial_state)}")
     directions = ("forward + backward" if first.wiring.directions == 2 else
                   "forward")
     units = "+".join(str(u) for u in first.units)
@@ -175,10 +182,13 @@ def inventory_lines(inventory):
   return out
 
 
-def inspect_command(input_path, as_json=False, stdout=None, stderr=None):
+def inspect_command(input_path, as_json=False, stdout=None, stderr=None,
+                    meta=None):
   """tf1-inspect-checkpoint: what a TF1 checkpoint holds, as text or JSON.
 
-  Reads the checkpoint's index only (`tf1_checkpoint.inspect`).
+  Reads the checkpoint's index (`tf1_checkpoint.inspect`) and the
+  program's graph, `meta` or the `.meta` beside it, if there is one; no
+  tensor and no op runs.
 
   Returns:
     The exit status: 0 inspected (whatever it holds), 1 no readable TF1
@@ -190,7 +200,7 @@ def inspect_command(input_path, as_json=False, stdout=None, stderr=None):
   >>> prefix = tf1_checkpoint.LegacyState.example().write_example()
   >>> inspect_command(prefix)
   9 variables; 1 RNN(s)
-  RNN at scope '': Data Blogger GRU
+  RNN 1 at scope '': Data Blogger GRU
     4 units, 2 inputs, float64, forward
     head: none
     optimizer: none (or a slot-free one: GradientDescent,
@@ -202,7 +212,7 @@ def inspect_command(input_path, as_json=False, stdout=None, stderr=None):
   stdout = stdout or sys.stdout
   stderr = stderr or sys.stderr
   try:
-    found = tf1_checkpoint.inspect(input_path)
+    found = tf1_checkpoint.inspect(input_path, meta)
   except ERRORS as e:
     print(f"{INSPECT_COMMAND}: error: {_message(e)}", file=stderr)
     return 1

@@ -19,22 +19,34 @@ The direction follows from --input:
                             what the legacy graph computes
 
 A TF1 checkpoint may hold the seed GRUs or TensorFlow's TF1 GRU cells under
-any variable scope, next to other layers, a global_step and an optimizer's
-slots (tf1-inspect-checkpoint lists what it holds). One RNN converts at a
-time (--scope picks it); TF1 Adam state converts exactly, global_step into
-the
+any variable scope, next to other layers, a step counter and an optimizer's
+slots (tf1-inspect-checkpoint lists what it holds, numbering every RNN
+layer). One RNN converts at a time: --scope picks it, --layer=N one of
+several layers under one scope (DeepSpeech2's); --scope alone converts the
+layers under it as one stack where the program's graph shows each feeding
+the next. TF1 Adam state converts exactly, the step counter into the
 optimizer's `iterations`. Anything that would be left behind is refused,
 named, unless --allow_unconverted (other variables) or
 --drop_optimizer_state (other optimizers' state) says to leave it; the
 summary lists what was. The converted model's name records the scopes, so
 converting it back writes the same names.
 
+The program's graph (the .meta TF1's Saver writes beside the checkpoint,
+or --meta) is read, never trusted: it tells which cell both directions
+share, which variables are learned initial states (converted as weights),
+what the step counter is, and how layers are wired; --verify checks the
+converted layers against it, running only pure computation of it.
+--initial_state_inputs gives the model its RNN's initial states as inputs
+(a decoder started from an encoder's state).
+
 --target picks the TF2 layers: `tf2` (this project's, bitwise equal to the
-legacy graph) or `keras` (stock keras.layers.GRU/Dense/Bidirectional only,
-loadable without this project). --verify runs source and converted model on
-a probe batch, prints per output the max abs difference and whether it is
-bitwise equal, and publishes the output only if every difference is within
-its bound.
+legacy graph) or `keras` (stock keras.layers.GRU/Dense/Bidirectional, and
+tf2.LearnedInitialState only where the program learned initial states).
+--verify runs source and converted model on a probe batch, prints per
+output the max abs difference and whether it is bitwise equal, says what
+it compared with (the program's own graph, or this project's reference and
+why), and publishes the output only if every difference is within its
+bound.
 
 The input is never touched: an output that would replace or remove any of
 its files is refused. The output appears whole or not at all: a refused,
@@ -80,6 +92,27 @@ _SCOPE = flags.DEFINE_string(
     "variable scope ('' for the root); needed only when it holds several "
     "(tf1-inspect-checkpoint lists them). For a .keras input: write the RNN "
     "and its head under this scope instead of the recorded one.")
+_LAYER = flags.DEFINE_integer(
+    "layer", None, "Which RNN of a TF1 checkpoint to convert, by the number "
+    "tf1-inspect-checkpoint gives it (1, 2, ...): for several RNN layers "
+    "under one scope, as DeepSpeech2 builds them. With --scope, the layer "
+    "must be under that scope.", lower_bound=1)
+_INITIAL_STATE_INPUTS = flags.DEFINE_bool(
+    "initial_state_inputs", False, "The converted RNN takes each cell's "
+    "initial state as a model input ([batch, units]; named initial_state, "
+    "initial_state_fw/_bw, initial_state_<layer>) instead of starting from "
+    "zeros: for a decoder the program started from an encoder's final "
+    "state.")
+_LEARNED_INITIAL_STATES = flags.DEFINE_list(
+    "learned_initial_states", None, "Variables that start the RNN's cells, "
+    "one per cell in the order tf1-inspect-checkpoint lists the cells "
+    "([1, units] or [units]): learned initial states the program's graph "
+    "is not there to show. Converted as weights.")
+_META = flags.DEFINE_string(
+    "meta", None, "The program's graph (the .meta TF1's Saver writes), when "
+    "it is not PREFIX.meta beside the checkpoint. It shows how layers under "
+    "one scope are wired (--scope converts them as one stack only where "
+    "each feeds the next), and --verify compares with it.")
 _ALLOW_UNCONVERTED = flags.DEFINE_bool(
     "allow_unconverted", False, "Convert even though other variables of the "
     "TF1 checkpoint (other layers, other RNNs, EMA shadows without "
@@ -99,13 +132,16 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # Imported after flag parsing: --help and flag errors stay instant.
   from gru_commands import conversion  # pylint: disable=g-import-not-at-top
-  return conversion.command(_INPUT.value, _OUTPUT.value, target=_TARGET.value,
-                         family=_FAMILY.value, verify=_VERIFY.value,
-                         overwrite=_OVERWRITE.value, stdout=sys.stdout,
-                         stderr=sys.stderr, scope=_SCOPE.value,
-                         allow_unconverted=_ALLOW_UNCONVERTED.value,
-                         drop_optimizer_state=_DROP_OPTIMIZER_STATE.value,
-                         use_ema=_USE_EMA.value)
+  return conversion.command(
+      _INPUT.value, _OUTPUT.value, target=_TARGET.value,
+      family=_FAMILY.value, verify=_VERIFY.value, overwrite=_OVERWRITE.value,
+      stdout=sys.stdout, stderr=sys.stderr, scope=_SCOPE.value,
+      layer=_LAYER.value, meta=_META.value,
+      initial_state_inputs=_INITIAL_STATE_INPUTS.value,
+      learned_initial_states=_LEARNED_INITIAL_STATES.value,
+      allow_unconverted=_ALLOW_UNCONVERTED.value,
+      drop_optimizer_state=_DROP_OPTIMIZER_STATE.value,
+      use_ema=_USE_EMA.value)
 
 
 def run():

@@ -16,6 +16,7 @@ import dataclasses
 import numpy as np
 
 from gru_common import compare
+from migration import detection
 from migration import mapping
 from migration import model_names
 from migration import models
@@ -91,10 +92,12 @@ def read_keras(model, optimizer=None, family=None, scope=None):
   adam = step = None
   if optimizer is not None:
     adam = optimizer_state.from_optimizer(optimizer, places,
-                                          layout.optimizer_scope)
+                                          layout.optimizer_scope,
+                                          layout.powers_scope)
     if layout.global_step:
       step = tf1_checkpoint.StepCounter(
-          dtype=layout.global_step, value=int(optimizer.iterations.numpy()))
+          layout.step_name or detection.GLOBAL_STEP, layout.global_step,
+          int(optimizer.iterations.numpy()))
   return tf1_checkpoint.LegacyState(description, values, adam, step), target
 
 

@@ -68,10 +68,19 @@ class SpecError(errors.ConversionError):
 @dataclasses.dataclass(frozen=True)
 class Input:
   """A model input: floats [batch, time, features], or integer token ids
-  [batch, time] when `features` is None."""
+  [batch, time] when `features` is None; without `sequence`, one vector
+  per row [batch, features] (an RNN's initial state)."""
   name: str = INPUT
   features: int = None
   dtype: str = "float32"
+  sequence: bool = True
+
+  @property
+  def shape(self):
+    """Its shape without the batch."""
+    if not self.sequence:
+      return (self.features,)
+    return (None,) if self.features is None else (None, self.features)
 
   def __post_init__(self):
     if self.features is None:
@@ -95,15 +104,21 @@ class Wiring:
     initial_state: where each direction's initial state comes from: the
       name of an earlier component (its final state) or a variable of this
       component; () for zeros.
+    tied: the two directions share one cell's variables (one cell object
+      passed as both cells of `bidirectional_dynamic_rnn`).
   """
   source: str = INPUT
   directions: int = 1
   stacking: str = None
   initial_state: tuple = ()
+  tied: bool = False
 
   def __post_init__(self):
     if self.directions not in (1, 2):
       raise SpecError(f"directions must be 1 or 2, got {self.directions!r}")
+    if self.tied and self.directions != 2:
+      raise SpecError("only the two directions of a bidirectional layer can "
+                      "share their variables")
     if self.stacking not in STACKINGS:
       raise SpecError(f"stacking must be one of {STACKINGS}, got "
                       f"{self.stacking!r}")

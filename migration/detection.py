@@ -13,7 +13,10 @@ variable-scope prefix; then, kind-independently:
                         scope `minimize` ran in
     Adam's powers       [O/]beta1_power, [O/]beta2_power
     EMA shadows         [O/]<variable>/ExponentialMovingAverage
-    global_step         `global_step`, an int64 or int32 scalar
+    step counter        an int64 or int32 scalar: the one the program's
+                        graph increments as its optimizer's step, whatever
+                        its name (`Global_Step`, an unnamed `Variable`),
+                        or without the graph `global_step'
 
 Everything else is a variable of some other layer. An RNN that lacks a
 variable, or whose variables disagree in shape or dtype, is listed with its
@@ -136,13 +139,17 @@ class Inventory:
                    {"kind": heads[0].kind, "units": heads[0].units[0],
                     "scope": r.head_scope}),
           "variables": sorted(r.names),
+          "initial_states": list(first.wiring.initial_state) if first
+                            else [],
+          "cells": (list(description_lib.kind_of(first).cell_paths(first))
+                    if first else []),
           "optimizer": r.optimizer, "optimizer_scope": r.optimizer_scope,
           "slots": sorted(s for v in r.slots.values() for s in v.values()),
           "ema_shadows": sorted(r.shadows.values()),
           "problems": list(r.problems)}
     step = self.global_step
     return {
-        "grus": [rnn(r) for r in self.rnns],
+        "grus": [dict(rnn(r), layer=i) for i, r in enumerate(self.rnns, 1)],
         "global_step": None if step is None else {
             "name": step, "dtype": self.variables[step][1]},
         "beta_powers": list(self.beta_powers),
@@ -152,12 +159,16 @@ class Inventory:
     }
 
 
-def inspect(shapes, dtypes):
+def inspect(shapes, dtypes, graph=None):
   """The `Inventory` of a checkpoint's variables.
 
   Args:
     shapes: {name: shape} (as `get_variable_to_shape_map` gives them).
     dtypes: {name: dtype or dtype name}.
+    graph: the program's `tf1_graph.ProgramGraph` (its `.meta`), if read:
+      it tells the step counter (what the optimizer increments; without
+      it, `global_step`) and wiring that names alone cannot (a cell both
+      directions of a bidirectional RNN share).
 
   Example:
 
@@ -168,9 +179,10 @@ def inspect(shapes, dtypes):
   """
   variables = {n: (tuple(int(d) for d in shapes[n]),
                    np.dtype(_dtype_name(dtypes[n])).name) for n in shapes}
-  step = GLOBAL_STEP if (
-      GLOBAL_STEP in variables and variables[GLOBAL_STEP][0] == ()
-      and variables[GLOBAL_STEP][1] in GLOBAL_STEP_DTYPES) else None
+  counters = [n for n in (graph.step_counters() if graph else [GLOBAL_STEP])
+              if n in variables and variables[n][0] == ()
+              and variables[n][1] in GLOBAL_STEP_DTYPES]
+  step = counters[0] if len(counters) == 1 else None
   powers = sorted(n for n in variables
                   if _is_power(n) and variables[n][0] == ())
   model = {n for n in variables if n not in powers and n != step}
@@ -184,7 +196,7 @@ def inspect(shapes, dtypes):
   rnns = []
   for kind in kinds.registered():
     if kind.recurrent:
-      rnns.extend(kind.detect(model, variables))
+      rnns.extend(kind.detect(model, variables, graph))
   rnns.sort(key=lambda r: r.scope)
   _attach_heads(rnns, model, variables)
   for rnn in rnns:

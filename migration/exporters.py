@@ -25,6 +25,7 @@ import zipfile
 import keras
 import tensorflow as tf
 
+from gru_common import tolerances
 from migration import convert
 from migration import errors
 from migration import mapping
@@ -53,6 +54,7 @@ class Source:
     prefix: the TF1 checkpoint (a TF1 input), the reference `--verify`
       restores; None for a .keras input (the state's values are).
     selection: what a TF1 input's conversion read and left out.
+    meta: the program's `.meta`, when not beside the checkpoint.
   """
   path: str
   reads: list
@@ -62,6 +64,7 @@ class Source:
   target: str = mapping.TF2
   prefix: str = None
   selection: object = None
+  meta: str = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +75,8 @@ class Exporter:
     what: how the summary names it, a template of `path` and `target`.
     is_checkpoint: a checkpoint prefix (index and shards), not one file.
     write: write(source, path) writes the output at the staged path.
-    verify: verify(source, path) -> [compare.Check] of the staged output.
+    verify: verify(source, path) -> ([compare.Check], what they compared
+      with) of the staged output.
     note: note(source, target) -> a summary suffix (what was not written).
   """
   what: str
@@ -181,6 +185,31 @@ def _reads(source):
   return source.selection.reads if source.selection is not None else None
 
 
+def _program(source):
+  """The program's own graph as `--verify`'s reference, when the input is
+  a TF1 checkpoint (`verification.ProgramReference`), else None."""
+  if source.prefix is None:
+    return None
+  return verification.ProgramReference(source.state, source.prefix,
+                                       _reads(source), source.meta)
+
+
+def _verify_model(source, model):
+  """(checks, reference) of a written Keras model of a TF1 input."""
+  program = _program(source)
+  if program is not None and not program.why_not:
+    description = source.state.description
+    return verification.check_against_program(
+        program, lambda x: verification.model_outputs(model, description, x),
+        verification.program_bound(source.target)), program.text
+  checks = verification.verify_outputs(
+      source.state, model, source.target, prefix=source.prefix,
+      reads=_reads(source))
+  return checks, verification.own_reference_text(
+      source.state.description, "the checkpoint's values") + (
+          f"; not the program's graph: {program.why_not}" if program else "")
+
+
 # The exporters.
 
 
@@ -189,9 +218,7 @@ def _write_keras(source, path):
 
 
 def _verify_keras(source, path):
-  return verification.verify_outputs(
-      source.state, load_keras_file(path), source.target,
-      prefix=source.prefix, reads=_reads(source))
+  return _verify_model(source, load_keras_file(path))
 
 
 def _write_tf2(source, path):
@@ -202,9 +229,8 @@ def _write_tf2(source, path):
 
 
 def _verify_tf2(source, path):
-  return verification.verify_outputs(
-      source.state, read_tf2_checkpoint(path, source.state, source.target),
-      source.target, prefix=source.prefix, reads=_reads(source))
+  return _verify_model(
+      source, read_tf2_checkpoint(path, source.state, source.target))
 
 
 def _write_tf1(source, path):
@@ -213,8 +239,10 @@ def _write_tf1(source, path):
 
 def _verify_tf1(source, path):
   # The written checkpoint, restored into the TF1 side, against the model.
-  return verification.verify_outputs(source.state, source.model,
-                                     source.target, prefix=path)
+  return (verification.verify_outputs(source.state, source.model,
+                                      source.target, prefix=path),
+          verification.own_reference_text(source.state.description,
+                                          "the written checkpoint"))
 
 
 def _onnx_bytes(source):
@@ -232,9 +260,18 @@ def _write_onnx(source, path):
 
 def _verify_onnx(source, path):
   with open(path, "rb") as f:
-    return verification.verify_onnx(source.state, f.read(),
-                                    prefix=source.prefix,
+    data = f.read()
+  program = _program(source)
+  if program is not None and not program.why_not:
+    return verification.check_against_program(
+        program, lambda x: onnx_export.run(data, x),
+        tolerances.ONNX_RUNTIME), program.text
+  checks = verification.verify_onnx(source.state, data, prefix=source.prefix,
                                     reads=_reads(source))
+  return checks, verification.own_reference_text(
+      source.state.description, "the checkpoint's values" if source.prefix
+      else "the .keras file's values") + (
+          f"; not the program's graph: {program.why_not}" if program else "")
 
 
 def _onnx_note(source):
@@ -304,7 +341,7 @@ def _read_tf1_input(input_path, resolved, target, exporter, options):
   if exporter is not ONNX:
     model, optimizer = convert.to_keras(state, target)
   return Source(input_path, reads, state, model, optimizer, target, prefix,
-                selection)
+                selection, options.get("meta"))
 
 
 def convert_path(input_path, output_path, target=mapping.TF2, family=None,
@@ -329,7 +366,7 @@ def convert_path(input_path, output_path, target=mapping.TF2, family=None,
       checkpoint (False); by default, a .keras file when `output_path` ends
       in .keras.
     **options: for a TF1 input, which RNN and what may be left out:
-      `selection.select`'s scope, use_ema, drop_optimizer_state and
+      `selection.select`'s scope, layer, use_ema, drop_optimizer_state and
       allow_unconverted. For a .keras input, `scope` places the model's
       variables under that scope instead of the one its name records.
 
@@ -393,7 +430,8 @@ def _export(source, exporter, output, output_path, verify):
   with output.stage() as tmp:
     _write(lambda: exporter.write(source, tmp), output_path)
     if verify:
-      report.checks = exporter.verify(source, tmp)
+      report.checks, reference = exporter.verify(source, tmp)
+      report.summary += f"\n  verified against {reference}"
     if report.ok:
       output.publish(tmp)
       report.published = True

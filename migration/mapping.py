@@ -70,6 +70,7 @@ class Placement:
   negate: bool
   source: tuple = ()        # numpy index into the TF1 variable
   legacy_shape: tuple = None  # the TF1 variable's (for blocks)
+  copy: bool = False        # the block again, in a weight-tied direction
 
 
 def _columns(block, units):
@@ -120,9 +121,14 @@ def placements(description, model, target):
     kind = description_lib.kind_of(component)
     rows = kind.rows(component, target)
     shapes = component.variables()
-    for prefix, layer, input_dim, units in kind.cells(component, model):
+    placed = set()
+    for prefix, layer, input_dim, units, *own_rows in kind.cells(component,
+                                                                 model):
+      # A weight-tied layer's second direction holds copies of the first's.
+      copy = component.wiring.tied and prefix in placed
+      placed.add(prefix)
       weights = _weights_by_name(layer)
-      for row in rows:
+      for row in (own_rows[0] if own_rows else rows):
         legacy = description_lib.join(prefix, row.source) if (
             row.source is not None) else None
         variable = _get(weights, row.target, layer)
@@ -135,7 +141,8 @@ def placements(description, model, target):
             target_index(row, len(variable.shape), units), row.negate,
             source_index(row, shapes[legacy], input_dim, units)
             if legacy is not None else (),
-            shapes[legacy] if legacy is not None and blocks else None))
+            shapes[legacy] if legacy is not None and blocks else None,
+            copy))
   _check_coverage(result, description)
   return result
 
@@ -157,7 +164,8 @@ def _check_coverage(result, description):
         raise MappingError(
             f"{p.legacy!r}{list(p.source) or ''} {block.shape} does not fit "
             f"{var.path!r}{list(p.index) or ''} of shape {region.shape}")
-      legacy_coverage[p.legacy][p.source] += 1
+      if not p.copy:
+        legacy_coverage[p.legacy][p.source] += 1
     covered[p.index] += 1
   for name, covered in legacy_coverage.items():
     if (covered != 1).any():
@@ -219,6 +227,16 @@ def from_model(placements_, slot_of=None, second_moment=False):
       continue
     if p.negate and not second_moment:
       array = -array
+    if p.copy:
+      have = values[p.legacy] if p.legacy_shape is None else values[
+          p.legacy][p.source]
+      if not np.array_equal(have, array):
+        raise MappingError(
+            f"{p.legacy!r}: the two directions of the weight-tied "
+            f"bidirectional layer no longer hold equal values ({source.path!r}"
+            " differs from its forward counterpart), so they are not one TF1 "
+            "cell's")
+      continue
     if p.legacy_shape is None:
       values[p.legacy] = np.ascontiguousarray(array)
     else:

@@ -29,6 +29,8 @@ class Layout:
   head_scope: str = None        # the head's (None: the RNN's)
   optimizer_scope: str = ""     # of the slots and beta powers
   global_step: str = None       # its dtype, when the checkpoint had one
+  step_name: str = None         # its name, when not `global_step`
+  powers_scope: str = None      # Adam's beta powers', when not the slots'
 
   @classmethod
   def of(cls, state):
@@ -37,9 +39,12 @@ class Layout:
     scope = components[0].scope
     heads = {c.scope for c in components[1:]}
     head_scope = heads.pop() if len(heads) == 1 else None
+    step, adam = state.global_step, state.adam
     return cls(scope, None if head_scope in (None, scope) else head_scope,
-               state.adam.scope if state.adam is not None else "",
-               state.global_step.dtype if state.global_step else None)
+               adam.scope if adam is not None else "",
+               step.dtype if step else None,
+               step.name if step and step.name != detection.GLOBAL_STEP
+               else None, adam.powers_scope if adam is not None else None)
 
   def scopes(self, description):
     """{component name: scope} that this layout gives `description`: the

@@ -30,19 +30,23 @@ def build(description, target, layout=model_names.Layout()):
   if target not in mapping.TARGETS:
     raise mapping.MappingError(
         f"target must be one of {mapping.TARGETS}, got {target!r}")
+  inputs = {i.name for i in description.inputs}
   for component in description.components:
     kind = description_lib.kind_of(component)
     kind.check_target(component, target)
-    if component.wiring.initial_state and not kind.initial_states:
+    states = component.wiring.initial_state
+    # Supported: learned states (its own variables) and model inputs; an
+    # earlier layer's final state is not yet.
+    if states and (not kind.initial_states or not all(
+        s in inputs or s in component.variables() for s in states)):
       raise mapping.MappingError(
           f"{component.name}: the {component.describe()} starts from zeros "
-          f"here; starting it from {list(component.wiring.initial_state)} "
-          "is not supported for this kind")
+          f"here; starting it from {list(states)} is not supported (learned "
+          "initial states and model inputs are)")
   outputs = {}
   inputs = []
   for spec in description.inputs:
-    shape = (None,) if spec.features is None else (None, spec.features)
-    outputs[spec.name] = keras.Input(shape, dtype=spec.dtype,
+    outputs[spec.name] = keras.Input(spec.shape, dtype=spec.dtype,
                                      name=spec.name)
     inputs.append(outputs[spec.name])
   for component in description.components:

@@ -49,6 +49,7 @@ class AdamState:
   beta1_power: np.float32
   beta2_power: np.float32
   scope: str = ""
+  powers_scope: str = None   # where the powers are, if not under `scope`
 
   def to_variables(self):
     """{checkpoint name: value}, as TF1's Saver names them."""
@@ -57,20 +58,24 @@ class AdamState:
     values = {join(self.scope, f"{n}/{m}"): a for n, a in self.m.items()}
     values.update({join(self.scope, f"{n}/{v}"): a
                    for n, a in self.v.items()})
+    powers = self.scope if self.powers_scope is None else self.powers_scope
     for power, value in zip(detection.BETA_POWERS,
                             (self.beta1_power, self.beta2_power)):
-      values[join(self.scope, power)] = np.float32(value)
+      values[join(powers, power)] = np.float32(value)
     return values
 
   @classmethod
   def read(cls, names, load):
     """The state at a `selection.AdamNames`, each value read with
     `load(name)`."""
+    powers_scope = names.powers["beta1_power"].rpartition("/")[0]
     return cls(m={n: load(c) for n, c in names.m.items()},
                v={n: load(c) for n, c in names.v.items()},
                beta1_power=np.float32(load(names.powers["beta1_power"])),
                beta2_power=np.float32(load(names.powers["beta2_power"])),
-               scope=names.scope)
+               scope=names.scope,
+               powers_scope=None if powers_scope == names.scope else
+               powers_scope)
 
   def steps(self, beta_1=DEFAULT_BETA_1, beta_2=DEFAULT_BETA_2):
     """The number of updates behind the beta powers."""
@@ -164,7 +169,7 @@ def to_optimizer(state, placements, model, target,
   return optimizer
 
 
-def from_optimizer(optimizer, placements, scope=""):
+def from_optimizer(optimizer, placements, scope="", powers_scope=None):
   """`AdamState` read from a built TF1Adam or keras.optimizers.Adam, its
   slots placed under the optimizer `scope` of the TF1 checkpoint."""
   if not isinstance(optimizer, (tf2.TF1Adam, keras.optimizers.Adam)):
@@ -184,4 +189,4 @@ def from_optimizer(optimizer, placements, scope=""):
                    v=mapping.from_model(placements, slot_of=slot("v"),
                                         second_moment=True),
                    beta1_power=powers[0], beta2_power=powers[1],
-                   scope=scope)
+                   scope=scope, powers_scope=powers_scope)

@@ -19,6 +19,7 @@ from migration import errors
 from migration import optimizer_state
 from migration import publish
 from migration import selection as selection_lib
+from migration import tf1_graph
 from migration.kinds import seeds
 
 TF2_OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
@@ -62,10 +63,11 @@ class LegacyState:
                      other.description.variable_names()))
     adam = self.adam
     if adam is not None:
+      mine = other.adam if other.adam is not None else adam
       adam = dataclasses.replace(
           adam, m={names[n]: a for n, a in adam.m.items()},
           v={names[n]: a for n, a in adam.v.items()},
-          scope=other.adam.scope if other.adam is not None else adam.scope)
+          scope=mine.scope, powers_scope=mine.powers_scope)
     step = None
     if other.global_step is not None and adam is not None:
       step = dataclasses.replace(other.global_step, value=adam.steps())
@@ -198,8 +200,10 @@ def _damaged(prefix, error):
                          f"truncated or corrupted ({detail})")
 
 
-def inspect(prefix):
-  """The `detection.Inventory` of a TF1 checkpoint (no tensor is read).
+def inspect(prefix, meta=None):
+  """The `detection.Inventory` of a TF1 checkpoint (no tensor is read),
+  with the program's graph (`meta`, or the `.meta` beside it) where there
+  is one.
 
   Example:
 
@@ -209,7 +213,7 @@ def inspect(prefix):
   """
   prefix, _ = resolve(prefix)
   _, shapes, dtypes = _reader(prefix)
-  return detection.inspect(shapes, dtypes)
+  return detection.inspect(shapes, dtypes, program_graph(prefix, meta))
 
 
 def read(prefix, **options):
@@ -248,13 +252,33 @@ def read(prefix, **options):
   return read_selection(prefix, **options)[0]
 
 
-def read_selection(prefix, **options):
+def program_graph(prefix, meta=None):
+  """The program's graph: the `.meta` at `meta`, or the one TF1's Saver
+  wrote beside `prefix`; None if there is none.
+
+  Raises:
+    errors.MissingInputError: `meta` given, and no file there.
+    tf1_graph.GraphError: not a MetaGraphDef.
+  """
+  if meta is not None:
+    if not os.path.isfile(meta):
+      raise errors.MissingInputError(errors.Argument("meta"),
+                                     f": no such file: {meta!r}")
+    return tf1_graph.read(meta)
+  path = tf1_graph.meta_path(prefix)
+  return tf1_graph.read(path) if os.path.isfile(path) else None
+
+
+def read_selection(prefix, meta=None, **options):
   """(LegacyState, selection.Selection) of one RNN at `prefix`: the state,
-  and what the conversion reads, drops and leaves behind (see `read`)."""
+  and what the conversion reads, drops and leaves behind (see `read`).
+  `meta` names the program's `.meta` when it is not beside the
+  checkpoint."""
   prefix, _ = resolve(prefix)
   reader, shapes, dtypes = _reader(prefix)
-  selection = selection_lib.select(detection.inspect(shapes, dtypes),
-                                   **options)
+  graph = program_graph(prefix, meta)
+  selection = selection_lib.select(detection.inspect(shapes, dtypes, graph),
+                                   graph=graph, **options)
 
   def load(name):
     try:

@@ -7,6 +7,7 @@ Layers (all registered for `.keras` saving under "tf1_gru_migration"):
   ReverseSequence, LegacyBidirectional: the legacy padding semantics.
   TF1GRUCell: TensorFlow's own TF1 GRU cells (GRUCell, GRUBlockCell,
     CudnnCompatibleGRUCell), op for op.
+  LearnedInitialState: a trained initial state, repeated over the batch.
 Model:
   ExactModel: a functional keras.Model whose predict/evaluate/fit compute
     in the model's dtype (Keras casts float64 arrays to floatx otherwise).
@@ -17,6 +18,7 @@ Nothing here uses tf.compat.v1.
 """
 
 from tf2.exact_model import ExactModel
+from tf2.initial_state import LearnedInitialState
 from tf2.legacy_semantics import LegacyBidirectional
 from tf2.legacy_semantics import ReverseSequence
 from tf2.loop_gru import LoopGRU
@@ -27,6 +29,6 @@ from tf2.scan_gru import ScanGRU
 from tf2.scan_gru import ScanGRUCell
 from tf2.tf1_gru_cell import TF1GRUCell
 
-__all__ = ["ExactModel", "LegacyBidirectional", "LoopGRU", "LoopGRUCell", "PerSequenceDense",
-           "ReverseSequence", "ScanGRU", "ScanGRUCell", "TF1Adam",
-           "TF1GRUCell"]
+__all__ = ["ExactModel", "LearnedInitialState", "LegacyBidirectional",
+           "LoopGRU", "LoopGRUCell", "PerSequenceDense", "ReverseSequence",
+           "ScanGRU", "ScanGRUCell", "TF1Adam", "TF1GRUCell"]

@@ -78,6 +78,17 @@ class Kind:
   def describe(self, component):
     raise NotImplementedError(self.name)
 
+  def cell_variables(self, component):
+    """[(layer, direction "fw"/"bw", {checkpoint name})] of each of its
+    TF1 cells, for `--verify` against the program's own graph; () where
+    that graph's loops are not `dynamic_rnn`'s."""
+    return ()
+
+  def cell_paths(self, component):
+    """Where each of its cells sits under its scope, for inspect; () for
+    kinds whose variables' names say it all."""
+    return ()
+
   def role(self, component, description):
     """How a refusal names the TF1 part `component` stands for."""
     return component.describe()
@@ -86,10 +97,11 @@ class Kind:
     """One line for a model that starts with a component of this kind."""
     return "; ".join(c.describe() for c in description.components)
 
-  def detect(self, model_names, variables):
+  def detect(self, model_names, variables, graph=None):
     """Recurrent kinds: the `detection.FoundRNN`s of this kind among
     `model_names` (checkpoint names that are not optimizer state), given
-    {name: (shape, dtype)} of the whole checkpoint."""
+    {name: (shape, dtype)} of the whole checkpoint and, if read, the
+    program's `tf1_graph.ProgramGraph`."""
     return []
 
   def head_names(self):
@@ -107,8 +119,20 @@ class Kind:
 
   def cells(self, component, model):
     """[(checkpoint prefix, Keras layer or cell, input_dim, units)]: where
-    `rows` apply, in the order of `variables`."""
+    `rows` apply, in the order of `variables`; an entry may carry a fifth
+    element, rows of its own (a learned initial state's layer)."""
     raise NotImplementedError(self.name)
+
+  def with_learned_states(self, component, states):
+    """`component` started from the learned states ((name, shape), ...),
+    one per cell; description.SpecError if it cannot be."""
+    raise description_lib.SpecError(f"{self.name} layers take no initial "
+                                    "state")
+
+  def stack(self, components):
+    """One component of layers `components` (under one scope, each
+    feeding the next), or description.SpecError."""
+    raise description_lib.SpecError(f"{self.name} layers do not stack")
 
   def check_target(self, component, target):
     """Raises MappingError if `target` has no exact layer for it."""

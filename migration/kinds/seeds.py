@@ -267,7 +267,7 @@ class DataBloggerGRU(_SeedGRU):
                        dtype=tf.as_dtype(component.dtype))
     return gru.input_layer, gru.h_t
 
-  def detect(self, model_names, variables):
+  def detect(self, model_names, variables, graph=None):
     by_scope = {}
     for name in model_names:
       scope, _, last = name.rpartition("/")
@@ -352,7 +352,7 @@ class TutorialGRU(_SeedGRU):
       model = cls(inputs, component.input_dim, component.units[0])
     return inputs, model.output()
 
-  def detect(self, model_names, variables):
+  def detect(self, model_names, variables, graph=None):
     loops = {}
     for name in model_names:
       parts = name.split("/")

@@ -55,6 +55,7 @@ from gru_common import tf1_gru_cells as cells_lib
 from gru_common import tolerances
 from migration import description as description_lib
 from migration import mapping
+from migration import tf1_graph
 from migration.kinds import base
 
 GRU_CELL = cells_lib.GRU_CELL
@@ -73,6 +74,7 @@ OPAQUE_KERNEL = "cudnn_gru/opaque_kernel"
 RESET_AFTER = {GRU_CELL: False, GRU_BLOCK_CELL: False,
                CUDNN_COMPATIBLE: True, CUDNN_GRU: True}
 BIDIRECTIONAL_LAYER = "bidirectional"
+LEARNED_STATE = "learned_state"   # the name suffix of a layer's wrapper
 
 # The TF1 wirings, as (directions, stacking).
 SINGLE = (1, None)
@@ -132,8 +134,10 @@ KERAS_ROWS = {
 @dataclasses.dataclass(frozen=True)
 class CellSettings:
   """Each cell's path inside the RNN's scope, layer by layer, forward
-  before backward."""
+  before backward; and the learned initial states among
+  `Wiring.initial_state`, as ((checkpoint name, shape), ...)."""
   paths: tuple
+  learned: tuple = ()
 
 
 def _cell_variables(kind):
@@ -148,6 +152,7 @@ class TF1GRUCells(base.Kind):
   output_name = "rnn"
   takes_lengths = True
   stacks = True
+  initial_states = True
   stock_bound = tolerances.TF1_CELL_STOCK
 
   def __init__(self, name):
@@ -173,6 +178,24 @@ class TF1GRUCells(base.Kind):
       raise description_lib.SpecError(
           f"{len(settings.paths)} cell paths for {component.layers} "
           f"layer(s) x {component.wiring.directions} direction(s)")
+    states = component.wiring.initial_state
+    if states:
+      if self.wiring(component) in (BI_MULTI, STACK_BI):
+        raise description_lib.SpecError(
+            f"the {self.describe(component)} starts from zeros here: "
+            "initial states of stacked bidirectional layers are not "
+            "supported")
+      if len(states) != len(settings.paths):
+        raise description_lib.SpecError(
+            f"{len(states)} initial states for {len(settings.paths)} cells")
+    cells = self.cell_list(component)
+    for name, shape in settings.learned:
+      units = (component.units[cells[states.index(name)][0]]
+               if name in states else None)
+      if tuple(shape) not in ((1, units), (units,)):
+        raise description_lib.SpecError(
+            f"learned initial state {name!r} of shape {shape} does not "
+            "start one of its cells")
 
   def wiring(self, component):
     return (component.wiring.directions, component.wiring.stacking)
@@ -191,6 +214,8 @@ class TF1GRUCells(base.Kind):
                                 component.units[layer])
       for name, shape in shapes.items():
         out[description_lib.join(component.scope, f"{path}/{name}")] = shape
+    out.update((name, tuple(shape))
+               for name, shape in component.settings.learned)
     return out
 
   def opaque_size(self, component):
@@ -199,6 +224,8 @@ class TF1GRUCells(base.Kind):
 
   def wiring_text(self, component):
     layers = component.layers
+    if component.wiring.tied:
+      return "weight-tied bidirectional "
     return {SINGLE: "", BIDIRECTIONAL: "bidirectional ",
             MULTI: f"{layers}-layer MultiRNNCell ",
             BI_MULTI: f"bidirectional {layers}-layer MultiRNNCell ",
@@ -206,7 +233,35 @@ class TF1GRUCells(base.Kind):
                 self.wiring(component)]
 
   def describe(self, component):
-    return f"TF1 {self.wiring_text(component)}{self.name}"
+    learned = (" with learned initial states" if component.settings.learned
+               else " started from its inputs" if
+               component.wiring.initial_state else "")
+    return f"TF1 {self.wiring_text(component)}{self.name}{learned}"
+
+  def cell_paths(self, component):
+    return component.settings.paths
+
+  def stack(self, components):
+    """Layers of one direction stack as a MultiRNNCell stack computes them,
+    bidirectional ones as a stacked BiRNN."""
+    first = components[0]
+    for other in components[1:]:
+      if (other.kind, other.dtype, other.wiring.directions, other.scope) != (
+          first.kind, first.dtype, first.wiring.directions, first.scope):
+        raise description_lib.SpecError(
+            f"{other.describe()} under {other.scope!r} does not stack on "
+            f"{first.describe()} under {first.scope!r}")
+    wiring = STACK_BI if first.wiring.directions == 2 else MULTI
+    return make(first.kind, sum((c.units for c in components), ()),
+                first.input_dim, first.dtype,
+                sum((c.settings.paths for c in components), ()), wiring,
+                first.scope)
+
+  def cell_variables(self, component):
+    return [(layer, direction, frozenset(
+        description_lib.join(component.scope, f"{path}/{name}")
+        for name in cells_lib.VARIABLES[self.cell]))
+            for layer, direction, path in self.cell_list(component)]
 
   def describe_model(self, description):
     rnn = description.components[0]
@@ -223,9 +278,12 @@ class TF1GRUCells(base.Kind):
     return KERAS_ROWS[self.name]
 
   def cells(self, component, model):
-    found = []
+    found, wrappers = [], []
     for name in self.layer_names(component):
       layer = model.get_layer(name)
+      if component.settings.learned:
+        wrappers.append(layer)
+        layer = layer.layer
       if hasattr(layer, "forward_layer"):
         forward = _stacked(layer.forward_layer.cell)
         backward = _stacked(layer.backward_layer.cell)
@@ -238,26 +296,37 @@ class TF1GRUCells(base.Kind):
           f"model {model.name!r} has {len(found)} recurrent cells; the "
           f"{description_lib.Description((component,)).describe()} has "
           f"{len(component.settings.paths)}")
+    learned = []
+    for wrapper in wrappers:
+      for name, shape in wrapper.states:
+        learned.append(("", wrapper, shape[-1], shape[-1],
+                        (mapping.Row(name, _layer_name(name)),)))
     return [(description_lib.join(component.scope, path), cell,
              component.layer_input(layer), component.units[layer])
-            for cell, (layer, _, path) in zip(found,
-                                              self.cell_list(component))]
+            for cell, (layer, _, path) in zip(
+                found, self.cell_list(component))] + learned
 
   # The Keras model.
 
   def layer_names(self, component):
-    """Its top-level Keras layers' names."""
+    """Its top-level Keras layers' names (a recurrent layer started from
+    learned states is wrapped, and its wrapper named after it)."""
     paths = component.settings.paths
     wiring = self.wiring(component)
     if wiring in (SINGLE, MULTI):
-      return tuple(_layer_name(p) for p in paths)
-    if wiring == STACK_BI:
-      return tuple(f"cell_{i}>bidirectional_rnn"
-                   for i in range(component.layers))
-    return (BIDIRECTIONAL_LAYER,)
+      names = tuple(_layer_name(p) for p in paths)
+    elif wiring == STACK_BI:
+      names = tuple(f"cell_{i}>bidirectional_rnn"
+                    for i in range(component.layers))
+    else:
+      names = (BIDIRECTIONAL_LAYER,)
+    if component.settings.learned:
+      names = tuple(f"{n}>{LEARNED_STATE}" for n in names)
+    return names
 
   def build(self, component, target, x, outputs):
     import keras  # pylint: disable=g-import-not-at-top
+    import tf2  # pylint: disable=g-import-not-at-top
     from tf2 import tf1_gru_cell  # pylint: disable=g-import-not-at-top
     dtype = component.dtype
     reset_after = RESET_AFTER[self.name]
@@ -286,14 +355,29 @@ class TF1GRUCells(base.Kind):
 
     paths = component.settings.paths
     units = component.units
-    layer_names = self.layer_names(component)
     wiring = self.wiring(component)
+    states = component.wiring.initial_state
+    learned = dict(component.settings.learned)
+
+    def start(layer, names):
+      """`layer`, started from the states `names`: learned ones inside a
+      wrapper; model inputs as `initial_state` (no mask then: Keras passes
+      none to a layer called with two tensors)."""
+      if not names:
+        return layer
+      if names[0] in learned:
+        return lambda y: tf2.LearnedInitialState(
+            layer, [(n, learned[n]) for n in names], dtype=dtype,
+            name=f"{layer.name}>{LEARNED_STATE}")(y)
+      return lambda y: layer(y, initial_state=[outputs[n] for n in names])
+
     if wiring in (SINGLE, MULTI):
-      for u, path in zip(units, paths):
-        x = rnn(u, path)(x)
+      for i, (u, path) in enumerate(zip(units, paths)):
+        x = start(rnn(u, path), states[i:i + 1])(x)
     elif wiring == BIDIRECTIONAL:
-      x = bidirectional(rnn(units[0], paths[0]),
-                        rnn(units[0], paths[1], True), layer_names[0])(x)
+      x = start(bidirectional(rnn(units[0], paths[0]),
+                              rnn(units[0], paths[1], True),
+                              BIDIRECTIONAL_LAYER), states)(x)
     elif wiring == BI_MULTI:
       forward = keras.layers.RNN(
           [cell(u, p) for u, p in zip(units, paths[::2])], name="fw",
@@ -301,31 +385,63 @@ class TF1GRUCells(base.Kind):
       backward = keras.layers.RNN(
           [cell(u, p) for u, p in zip(units, paths[1::2])],
           go_backwards=True, name="bw", **common)
-      x = bidirectional(forward, backward, layer_names[0])(x)
+      x = bidirectional(forward, backward, BIDIRECTIONAL_LAYER)(x)
     else:
       for i, u in enumerate(units):
         x = bidirectional(rnn(u, paths[2 * i]),
-                          rnn(u, paths[2 * i + 1], True), layer_names[i])(x)
+                          rnn(u, paths[2 * i + 1], True),
+                          f"cell_{i}>bidirectional_rnn")(x)
     return x
+
+  def with_learned_states(self, component, states):
+    return dataclasses.replace(
+        component,
+        wiring=dataclasses.replace(component.wiring,
+                                   initial_state=tuple(n for n, _ in states)),
+        settings=dataclasses.replace(component.settings,
+                                     learned=tuple(states)))
+
+  def state_inputs(self, component):
+    """[(input name, size)] for each cell's initial state, as a model's
+    inputs when `--initial_state_inputs` asks for them."""
+    cells = self.cell_list(component)
+    return [(f"initial_state_{direction}" if component.layers == 1 else
+             f"initial_state_{layer}" if component.wiring.directions == 1
+             else f"initial_state_{layer}_{direction}",
+             component.units[layer])
+            if len(cells) > 1 else ("initial_state", component.units[layer])
+            for layer, direction, _ in cells]
+
+  def check_onnx(self, component):
+    if component.wiring.initial_state:
+      return (f"{component.describe()}: its initial states (learned or "
+              "model inputs) are not exported to ONNX yet")
+    return None
 
   def read_model(self, keras_model, family=None):
     """(description, target) of a model `build` made for this kind (its
     name records the kind), or None."""
     import keras  # pylint: disable=g-import-not-at-top
+    import tf2  # pylint: disable=g-import-not-at-top
     from migration import model_names  # pylint: disable=g-import-not-at-top
     from tf2 import tf1_gru_cell  # pylint: disable=g-import-not-at-top
     del family  # The model's name records the kind.
     if model_names.parse(keras_model.name)[0] != self.name:
       return None
-    layers = [l for l in keras_model.layers
-              if not isinstance(l, keras.layers.InputLayer)]
+    layers, learned = [], []
+    for layer in keras_model.layers:
+      if isinstance(layer, tf2.LearnedInitialState):
+        learned.extend(layer.states)
+        layer = layer.layer
+      if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
+        layers.append(layer)
     bidirectional = [l for l in layers
                      if isinstance(l, keras.layers.Bidirectional)]
     cells = []
     paths = []
     for layer in layers:
       if isinstance(layer, keras.layers.Bidirectional):
-        pairs = zip(_stacked_named(layer.forward_layer),
+        pairs = zip(_stacked_named(layer.forward_layer, "forward_"),
                     _stacked_named(layer.backward_layer))
         for forward, backward in pairs:
           cells.extend([forward[0], backward[0]])
@@ -344,6 +460,7 @@ class TF1GRUCells(base.Kind):
     else:
       wiring = (BI_MULTI if hasattr(bidirectional[0].forward_layer.cell,
                                     "cells") else BIDIRECTIONAL)
+    tied = wiring == BIDIRECTIONAL and paths[0] == paths[1]
     step = wiring[0]
     units = tuple(int(c.units) for c in cells[::step])
     kernel = cells[0].weights[0] if cells[0].weights else None
@@ -354,17 +471,33 @@ class TF1GRUCells(base.Kind):
     # stock GRUCell's is its kernel [in, 3u].
     tf2_cells = isinstance(cells[0], tf1_gru_cell.TF1GRUCell)
     input_dim = first - units[0] if tf2_cells else first
-    # Each layer's (or stacked cell's) name ends in its TF1 cell's name;
-    # Bidirectional renames its layers' prefixes, so the paths are rebuilt.
-    cell_names = tuple(n.rpartition(">")[2] for n in paths)
+    # Each recurrent layer (or stacked cell) is named by its cell's path.
     try:
       component = make(self.name, units, input_dim,
                        keras.backend.standardize_dtype(kernel.dtype),
-                       _paths(wiring, cell_names), wiring)
+                       tuple(p.replace(">", "/") for p in paths), wiring)
     except description_lib.SpecError as e:
       raise mapping.MappingError(f"model {keras_model.name!r}: {e}") from e
-    return (_model(component),
-            mapping.TF2 if tf2_cells else mapping.KERAS)
+    if tied:
+      component = dataclasses.replace(component, wiring=dataclasses.replace(
+          component.wiring, tied=True))
+    states, inputs = _read_states(keras_model, layers)
+    if learned:
+      states = tuple(name for name, _ in learned)
+    if states:
+      try:
+        component = dataclasses.replace(
+            component, wiring=dataclasses.replace(component.wiring,
+                                                  initial_state=states),
+            settings=dataclasses.replace(component.settings,
+                                         learned=tuple(learned)))
+      except description_lib.SpecError as e:
+        raise mapping.MappingError(f"model {keras_model.name!r}: {e}") from e
+    description = _model(component)
+    if inputs:
+      description = dataclasses.replace(
+          description, inputs=description.inputs + inputs)
+    return description, mapping.TF2 if tf2_cells else mapping.KERAS
 
   # ONNX.
 
@@ -375,7 +508,7 @@ class TF1GRUCells(base.Kind):
 
   # Detection.
 
-  def detect(self, model_names, variables):
+  def detect(self, model_names, variables, graph=None):
     """Every TF1 cell RNN, of all four kinds (found together: a scope
     holding cells of two kinds is one RNN with a problem), so only the
     GRUCell kind's instance detects."""
@@ -383,7 +516,7 @@ class TF1GRUCells(base.Kind):
     if self.name != GRU_CELL:
       return []
     groups = {}
-    for (kind, cell_scope), present in _cells(model_names).items():
+    for (kind, cell_scope), present in sorted(_cells(model_names).items()):
       scope, wiring, layer, direction, name = _place(cell_scope)
       groups.setdefault((scope, wiring, RESET_AFTER[kind]), []).append(
           (layer, direction, name, kind, present))
@@ -391,29 +524,116 @@ class TF1GRUCells(base.Kind):
     for (scope, wiring, _), members in sorted(
         groups.items(), key=lambda item: (item[0][0], WIRING_NAMES[
             item[0][1]], item[0][2])):
-      kind, component, present, problems = _check(scope, wiring, members,
-                                                  variables)
-      rnn = detection.FoundRNN(
-          _KINDS[kind].describe(component) if component else f"TF1 {kind}",
-          scope, names=set(present), problems=problems,
-          written_by=WRITTEN_BY[kind])
-      if component is not None:
-        rnn.description = _model(component)
-      found.append(rnn)
+      for layer, problems in _layers(wiring, members):
+        kind, component, present, more = (
+            _tied(scope, layer, variables, graph) if graph is not None
+            and wiring == BIDIRECTIONAL and not problems else None) or (
+                _check(scope, wiring, layer, variables))
+        if component is not None and graph is not None:
+          component = _with_learned_states(component, variables, graph)
+          present = sorted(set(present) | set(component.variables()))
+        rnn = detection.FoundRNN(
+            _KINDS[kind].describe(component) if component else
+            f"TF1 {kind}", scope, names=set(present),
+            problems=problems + more, written_by=WRITTEN_BY[kind])
+        if component is not None and not problems:
+          rnn.description = _model(component)
+        found.append(rnn)
     _with_opaque_kernel(found, variables)
     return found
+
+
+def _with_learned_states(component, variables, graph):
+  """`component`, started from its learned initial states where the
+  program's graph starts every cell's loop from a variable repeated over
+  the batch (of shape [1, units] or [units])."""
+  kind = _KINDS[component.kind]
+  states = []
+  for layer, direction, names in kind.cell_variables(component):
+    loops = graph.loops_of(names, direction)
+    found = (graph.learned_state(loops[0].initial_state[0])
+             if len(loops) == 1 and len(loops[0].initial_state) == 1
+             else None)
+    units = component.units[layer]
+    if (found is None or found[0] not in variables or
+        variables[found[0]][0] not in ((1, units), (units,))):
+      return component
+    states.append((found[0], variables[found[0]][0]))
+  return kind.with_learned_states(component, states)
+
+
+def _tied(scope, members, variables, graph):
+  """(kind, component, present, problems) of a weight-tied bidirectional
+  RNN: one forward cell, no backward cell, and in the program's graph a
+  loop over the reversed sequence that reads the forward cell's variables
+  (one cell object passed as both cells); None if it is not one."""
+  if len(members) != 1 or members[0][1] != "fw":
+    return None
+  _, _, name, kind, _ = members[0]
+  single = _check(f"{scope}/fw", SINGLE, [(0, "fw", name, kind, None)],
+                  variables)
+  component = single[1]
+  if component is None:
+    return None
+  names = set(component.variables())
+  if not any(loop.reversed and names & loop.variables
+             for loop in graph.loops()):
+    return None
+  path = f"fw/{name}"
+  tied = dataclasses.replace(
+      component, scope=scope, settings=CellSettings((path, path)),
+      wiring=description_lib.Wiring(directions=2, tied=True))
+  return kind, tied, single[2], single[3]
+
+
+def _read_states(keras_model, layers):
+  """(initial_state sources, state inputs) of a model `build` made: the
+  model inputs each recurrent layer's call was given as `initial_state`,
+  in the order of its cells."""
+  import keras  # pylint: disable=g-import-not-at-top
+  config = {l["name"]: l for l in keras_model.get_config().get("layers", [])}
+  inputs = {t.name: t for t in keras_model.inputs}
+  states, state_inputs = [], []
+  for layer in layers:
+    for node in config.get(layer.name, {}).get("inbound_nodes", []):
+      history = _histories(node.get("kwargs", {}).get("initial_state"))
+      for source in history:
+        if source in inputs:
+          states.append(source)
+          tensor = inputs[source]
+          state_inputs.append(description_lib.Input(
+              source, int(tensor.shape[-1]),
+              keras.backend.standardize_dtype(tensor.dtype), sequence=False))
+        else:
+          raise mapping.MappingError(
+              f"layer {layer.name!r} starts from {source!r}, which is not a "
+              "model input")
+  return tuple(states), tuple(state_inputs)
+
+
+def _histories(value):
+  """Source layer names of the Keras tensors in a serialized argument."""
+  if isinstance(value, dict):
+    history = value.get("config", {}).get("keras_history")
+    if value.get("class_name") == "__keras_tensor__" and history:
+      return [history[0]]
+    return [h for v in value.values() for h in _histories(v)]
+  if isinstance(value, (list, tuple)):
+    return [h for v in value for h in _histories(v)]
+  return []
 
 
 def _stacked(cell):
   return list(getattr(cell, "cells", [cell]))
 
 
-def _stacked_named(rnn):
-  """[(cell, its layer's or its own name)] of an RNN layer."""
+def _stacked_named(rnn, renamed=""):
+  """[(cell, its layer's or its own name)] of an RNN layer; `renamed`: the
+  prefix `Bidirectional` gave its forward layer's name."""
   cells = getattr(rnn.cell, "cells", None)
   if cells:
     return [(c, c.name) for c in cells]
-  return [(rnn.cell, rnn.name)]
+  return [(rnn.cell, rnn.name.removeprefix(renamed))]
 
 
 def _layer_name(path):
@@ -507,6 +727,47 @@ def _place(cell_scope):
         parts[-1] == "bidirectional_rnn" and _CELL_LAYER.match(parts[-2])):
       layer, wiring, parts = int(parts[-2][5:]), STACK_BI, parts[:-2]
   return "/".join(parts), wiring, layer, direction, name
+
+
+_FW_TOKEN = re.compile(r"(?<![A-Za-z])fw(?![A-Za-z])")
+
+
+def _counterpart(name):
+  """A forward cell's name with its `fw` token as `bw` (DeepSpeech2's
+  `rnn_fw_3` -> `rnn_bw_3`), or None without one."""
+  swapped = _FW_TOKEN.sub("bw", name)
+  return swapped if swapped != name else None
+
+
+def _layers(wiring, members):
+  """[(members, problems)]: one RNN per layer of cells under one scope.
+
+  Several cells in one (layer, direction) place are separate RNNs (several
+  `dynamic_rnn` calls under one scope). Forward and backward cells pair by
+  name: the same name, or the forward one's `fw` token as `bw`. Anything
+  that pairs more than one way is one RNN with a problem naming the
+  candidates; it is never picked.
+  """
+  places = {}
+  for member in members:
+    places.setdefault((member[0], member[1]), []).append(member)
+  if all(len(cells) == 1 for cells in places.values()):
+    return [(members, [])]
+  names = sorted({m[2] for m in members}, key=tf1_graph.natural_key)
+  if wiring == SINGLE:
+    return [([m for m in members if m[2] == n], []) for n in names]
+  if wiring == BIDIRECTIONAL:
+    forward = sorted((m for m in members if m[1] == "fw"),
+                     key=lambda m: tf1_graph.natural_key(m[2]))
+    backward = {m[2]: m for m in members if m[1] == "bw"}
+    pairs = [(f, backward.get(_counterpart(f[2]))) for f in forward]
+    if (all(b is not None for _, b in pairs) and
+        len(pairs) == len(backward)):
+      return [([f, b], []) for f, b in pairs]
+  return [(members, [
+      f"its {len(members)} cells could form layers more than one way "
+      f"(forward {sorted(m[2] for m in members if m[1] == 'fw')}, backward "
+      f"{sorted(m[2] for m in members if m[1] == 'bw')}); none is picked"])]
 
 
 def _check(scope, wiring, members, variables):
