@@ -9,7 +9,6 @@ layer's input and outputs as the program computed them). A user's folder
 has `model.ckpt.meta` beside the checkpoint, so the fixture writes one.
 """
 
-import gzip
 import io
 import os
 import shutil
@@ -24,6 +23,7 @@ from compat_tests import script_runner
 from compat_tests.test_converter_safety import assert_refused
 from gru_commands import conversion
 from gru_common import compare
+from gru_common import tolerances
 from migration import exporters
 from migration import mapping
 from migration import publish
@@ -33,7 +33,10 @@ from migration import tf1_graph
 from migration.kinds import tf1_gru_cells
 import tf2
 
-BOUND = 1e-5     # float32, against TF's own cells in the program's graph
+# Stock Keras layers against TF's own cells in the program's graph; this
+# project's exact layers, compiled as `predict` and `fit` run them, are
+# bitwise (`Kind.graph_bound`).
+STOCK = tolerances.TF1_CELL_STOCK.for_dtype("float32")
 DEEP_SPEECH_LAYERS = 5
 
 
@@ -46,19 +49,9 @@ def golden(name):
 @pytest.fixture(scope="module")
 def programs(tmp_path_factory):
   """{program: checkpoint prefix}, each beside its plain `.meta`."""
-  root = tmp_path_factory.mktemp("programs")
-  prefixes = {}
-  for name in real_programs.PROGRAMS:
-    source = os.path.join(real_programs.FOLDER, name)
-    target = root / name
-    target.mkdir()
-    for entry in os.listdir(source):
-      if entry.startswith("model.ckpt.") and not entry.endswith(".gz"):
-        shutil.copy(os.path.join(source, entry), target)
-    with gzip.open(os.path.join(source, real_programs.META_GRAPH)) as f:
-      (target / "model.ckpt.meta").write_bytes(f.read())
-    prefixes[name] = str(target / "model.ckpt")
-  return prefixes
+  root = str(tmp_path_factory.mktemp("programs"))
+  return {name: real_programs.as_user_has_it(name, root)
+          for name in real_programs.PROGRAMS}
 
 
 def convert(prefix, path, **options):
@@ -72,9 +65,10 @@ def run_command(*args, **kwargs):
   return status, out.getvalue(), err.getvalue()
 
 
-def check(got, want, bound=BOUND):
+def check(got, want, bound=STOCK):
   result = compare.compare(np.asarray(got), want)
-  assert result.within(bound), (result.max_abs, bound)
+  assert result.bitwise if bound == 0 else result.within(bound), (
+      result.max_abs, bound)
 
 
 class TestDeepSpeech2:
@@ -193,6 +187,34 @@ class TestOnlyPureComputationRuns:
                    "evil/WriteFile (WriteFile)")
     assert not target.exists() and not output.exists()
 
+  @pytest.mark.parametrize("write", [False, True])
+  def test_a_tf2_loops_body_runs_only_if_pure(self, tmp_path, write):
+    # TF1 code run on TF 2.x writes While ops whose bodies are functions
+    # of the graph's library: they are checked op by op too.
+    target = tmp_path / "written_by_the_loop.txt"
+    with tf.Graph().as_default() as g:
+      x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+
+      def body(i, value):
+        effects = [tf.io.write_file(str(target), "pwned")] if write else []
+        with tf.control_dependencies(effects):
+          return i + 1, value * 2.0
+
+      _, out = tf.compat.v1.while_loop(lambda i, _: i < 3, body, [0, x])
+    graph_def = g.as_graph_def()
+    assert {n.op for n in graph_def.node} & {"While", "StatelessWhile"}
+    graph = tf1_graph.ProgramGraph(graph_def.node, "<test>",
+                                   graph_def.library.function)
+    run = lambda: tf1_graph.run(graph, [out.name],
+                                {"x:0": np.ones(2, np.float32)}, {})
+    if write:
+      with pytest.raises(tf1_graph.UnsafeGraph,
+                         match=r"/.*WriteFile \(WriteFile\)"):
+        run()
+      assert not target.exists()
+    else:
+      np.testing.assert_array_equal(run()[0], [8.0, 8.0])
+
   def test_an_op_this_tensorflow_lacks_falls_back_and_says_so(
       self, programs, tmp_path):
     def rename(graph_def):
@@ -296,9 +318,10 @@ class TestInitialStates:
     x = values["rnn.word_encoder.input"]
     lengths = values["rnn.word_encoder.sequence_length"]
     mask = np.arange(x.shape[1])[None, :] < lengths[:, None]
-    got = np.asarray(exporters.load_keras_file(path)(x, mask=mask))
-    check(got[..., :4], values["rnn.word_encoder.output_fw"])
-    check(got[..., 4:], values["rnn.word_encoder.output_bw"])
+    model = exporters.load_keras_file(path)
+    got = np.asarray(tf.function(model.__call__)(x, mask=mask))
+    check(got[..., :4], values["rnn.word_encoder.output_fw"], bound=0.0)
+    check(got[..., 4:], values["rnn.word_encoder.output_bw"], bound=0.0)
 
   def test_a_decoder_starts_from_the_encoders_state(self, programs,
                                                     tmp_path):
@@ -309,6 +332,12 @@ class TestInitialStates:
                      initial_state_inputs=True, drop_optimizer_state=True,
                      target=mapping.KERAS)
     assert "started from its inputs" in report.summary
+    # rnn_decoder unrolls its cells: --verify feeds each step's input and
+    # the initial states, and compares every step's output but the last.
+    assert "the program's own graph" in report.summary
+    assert "(every step's output but the last: 9 of 10 steps)" in (
+        report.summary)
+    assert all(c.passed for c in report.checks), report.checks
     model = exporters.load_keras_file(path)
     assert [t.name for t in model.inputs] == [
         "input", "initial_state_0", "initial_state_1"]
@@ -317,6 +346,28 @@ class TestInitialStates:
                  "initial_state_0": values["rnn.encoder.final_state_0"],
                  "initial_state_1": values["rnn.encoder.final_state_1"]})
     check(np.asarray(got).transpose(1, 0, 2), values["rnn.decoder.output"])
+
+  def test_a_decoder_converted_to_start_from_zeros_fails_verification(
+      self, programs, tmp_path):
+    output = tmp_path / "decoder.keras"
+    status, _, err = run_command(
+        programs["seq2seq_signal"], str(output),
+        scope="Seq2seq/basic_rnn_seq2seq/rnn_decoder", verify=True,
+        allow_unconverted=True, drop_optimizer_state=True)
+    assert_refused(status, err, "not from zeros as the converted model does")
+    assert "--initial_state_inputs" in err
+    assert not output.exists()
+
+  def test_static_rnn_steps_are_checked_bitwise(self, programs, tmp_path):
+    # basic_rnn_seq2seq's encoder: static_rnn over a MultiRNNCell.
+    report = convert(programs["seq2seq_signal"],
+                     str(tmp_path / "encoder.keras"),
+                     scope="Seq2seq/basic_rnn_seq2seq/rnn",
+                     drop_optimizer_state=True)
+    assert "the program's own graph" in report.summary
+    assert "9 of 10 steps" in report.summary
+    assert [(c.bound, c.result.bitwise) for c in report.checks] == [
+        (0.0, True)]
 
   def test_initial_state_inputs_refused_where_the_program_learned_them(
       self, programs, tmp_path):

@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from compat_tests import real_programs
 from gru_common import compare
+from gru_common import tolerances
 
 PROGRAMS = real_programs.PROGRAMS
 README = os.path.join(real_programs.FOLDER, "README.md")
@@ -74,8 +75,9 @@ def fetches(names):
 
 def run_restored(name):
   """Imports the saved graph into a fresh graph, restores the checkpoint,
-  feeds the probe inputs by tensor name; {npz key: value} of every
-  output and RNN tensor (a list of tensors stacked, as saved)."""
+  feeds the probe inputs by tensor name; ({npz key: value} of every
+  output and RNN tensor (a list of tensors stacked, as saved), {npz key:
+  the op types it is computed from})."""
   names, values = tensor_names(name), golden(name)
   graph = tf.Graph()
   with graph.as_default():
@@ -94,19 +96,47 @@ def run_restored(name):
   with tf.compat.v1.Session(graph=graph, config=config) as sess:
     saver.restore(sess, path(name, real_programs.CHECKPOINT))
     got = sess.run(wanted, feed)
-  return {k: np.asarray(v) for k, v in got.items()}
+  return ({k: np.asarray(v) for k, v in got.items()},
+          {k: _upstream_ops(graph, v) for k, v in wanted.items()})
+
+
+def _upstream_ops(graph, tensors):
+  """The op types that `tensors` (a name or a list) are computed from."""
+  todo = [graph.get_tensor_by_name(t).op
+          for t in (tensors if isinstance(tensors, list) else [tensors])]
+  seen = set()
+  while todo:
+    op = todo.pop()
+    if op.name not in seen:
+      seen.add(op.name)
+      todo.extend(t.op for t in op.inputs)
+  return {graph.get_operation_by_name(n).type for n in seen}
+
+
+# Ops whose CPU kernels round by instruction set: Eigen computes Rsqrt
+# (DeepSpeech2's batch norm on 3-D inputs) from the CPU's approximate
+# reciprocal square root refined by a Newton step, so its last bit differs
+# between machine types. Values computed from one are compared within
+# `tolerances.GOLDEN`; every other value bitwise (integers too: the
+# classes are the same).
+CPU_DEPENDENT_OPS = frozenset({"Rsqrt"})
+
+
 
 
 @pytest.mark.parametrize("name", PROGRAMS)
 def test_restored_graph_computes_the_programs_outputs(name):
   want = golden(name)
-  got = run_restored(name)
+  got, upstream = run_restored(name)
   assert sorted(got) == sorted(k for k in want if not k.startswith("feed."))
   for key, value in got.items():
-    assert compare.bitwise_equal(value, want[key]), (
-        key, value.dtype, value.shape, want[key].dtype, want[key].shape,
-        compare.max_abs_diff(value, want[key])
-        if value.shape == want[key].shape else None)
+    assert value.dtype == want[key].dtype and value.shape == want[key].shape
+    if upstream[key] & CPU_DEPENDENT_OPS and value.dtype.kind == "f":
+      bound = tolerances.GOLDEN.for_dtype(value.dtype)
+      assert compare.max_abs_diff(value, want[key]) <= bound, key
+    else:
+      assert compare.bitwise_equal(value, want[key]), (
+          key, compare.max_abs_diff(value, want[key]))
 
 
 @pytest.mark.parametrize("name", PROGRAMS)

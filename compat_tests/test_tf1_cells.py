@@ -25,6 +25,7 @@ from migration import mapping
 from migration import models
 from migration import selection
 from migration import tf1_checkpoint
+from migration import tf1_graph
 
 CASES = tf1_cells.CASES
 TRAINED = sorted(n for n, c in CASES.items() if c.adam)
@@ -157,24 +158,53 @@ class TestExactTF2Layer:
   def test_bitwise_with_tensorflows_own_cells_run_now(self, tmp_path):
     """Runs the TF1 programs now, on this machine, and compares bit for bit
     (the committed goldens may come from another CPU)."""
-    tf1_cells.write_all(list(CASES), str(tmp_path))
+    tf1_cells.write_all(list(CASES), str(tmp_path), meta=True)
+    against_graph = set()
     for name, case in CASES.items():
-      state = tf1_checkpoint.read(tf1_cells.prefix(name, str(tmp_path)),
-                                  **options(name))
+      prefix = tf1_cells.prefix(name, str(tmp_path))
+      state = tf1_checkpoint.read(prefix, **options(name))
       model, _ = convert.to_keras(state, mapping.TF2)
       with np.load(os.path.join(tmp_path, name, tf1_cells.OUTPUTS)) as f:
         live = {k: f[k] for k in f.files}
       plain, masked = outputs(model, live)
-      not_bitwise = case.dtype == "float32" and (
-          cells_lib.RESET_AFTER[state.description.components[0].kind] or
-          case.cell == "GRUBlockCellV2")
-      bound = (tolerances.TF1_CELL_FLOAT32_NOT_BITWISE if not_bitwise else
-               tolerances.BITWISE).for_dtype(case.dtype)
+      bound = _bound_against_tf1(name, state)
       for got, want in ((plain, live["outputs"]),
                         (masked, live["outputs_with_lengths"])):
         result = compare.compare(got, want)
         assert (result.bitwise if bound == 0 else result.within(bound)), (
             name, result.max_abs)
+      # --verify against the program's own graph (its .meta) demands the
+      # same bound per kind, bitwise where the layers run the graph's ops.
+      report = exporters.convert_path(
+          prefix, str(tmp_path / f"{name}.keras"), verify=True,
+          **options(name))
+      assert report.published, (name, report.summary)
+      if "the program's own graph" in report.summary:
+        against_graph.add(name)
+        assert {c.bound for c in report.checks} == {bound}, name
+        # Each loop starts from one state per cell it runs (TF2 control
+        # flow: the state among the While's inputs, not the captures or,
+        # in a trained graph, the gradients' accumulators).
+        cells = len(case.units) if case.wiring in (
+            tf1_cells.MULTI, tf1_cells.BI_MULTI) else 1
+        loops = tf1_graph.read(prefix + ".meta").loops()
+        assert (case.wiring == tf1_cells.STATIC) == (not loops), name
+        assert all(len(l.initial_state) == cells for l in loops), name
+    # Every program is checked against its own graph: dynamic_rnn's loops
+    # in TF2 control flow (the oracle runs on TF 2.x), static_rnn's
+    # unrolled steps.
+    assert against_graph == set(CASES)
+
+
+def _bound_against_tf1(name, state):
+  """Bitwise, but for float32 cuDNN-compatible cells and GRUBlockCellV2
+  (`tolerances.TF1_CELL_FLOAT32_NOT_BITWISE`)."""
+  case = CASES[name]
+  not_bitwise = case.dtype == "float32" and (
+      cells_lib.RESET_AFTER[state.description.components[0].kind] or
+      case.cell == "GRUBlockCellV2")
+  return (tolerances.TF1_CELL_FLOAT32_NOT_BITWISE if not_bitwise else
+          tolerances.BITWISE).for_dtype(case.dtype)
 
 
 class TestInspect:

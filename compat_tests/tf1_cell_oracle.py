@@ -198,7 +198,9 @@ def _values(graph, seed):
   return values
 
 
-def write(name, folder):
+def write(name, folder, meta=False):
+  """Runs case `name` into `folder`/<name>/; `meta`: also the Saver's
+  `.meta` (the program's graph), which the goldens do not keep."""
   case = tf1_cells.CASES[name]
   out = os.path.join(folder, name)
   os.makedirs(out, exist_ok=True)
@@ -217,7 +219,7 @@ def write(name, folder):
       for _ in range(tf1_cells.STEPS if train is not None else 0):
         sess.run(train, {x_t: x})
       outputs = sess.run(outputs_t, {x_t: x})
-      v1.train.Saver().save(sess, prefix, write_meta_graph=False,
+      v1.train.Saver().save(sess, prefix, write_meta_graph=meta,
                             write_state=False)
   graph, x_t, lengths_t, outputs_t, _ = _graph(case, with_lengths=True)
   with v1.Session(graph=graph) as sess:
@@ -231,10 +233,12 @@ def write(name, folder):
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--folder", required=True)
+  parser.add_argument("--meta", action="store_true",
+                      help="also write each program's .meta")
   parser.add_argument("cases", nargs="+", choices=sorted(tf1_cells.CASES))
   args = parser.parse_args()
   for name in args.cases:
-    write(name, args.folder)
+    write(name, args.folder, meta=args.meta)
 
 
 if __name__ == "__main__":

@@ -94,11 +94,12 @@ def write(name, folder=FOLDER):
   return FILES
 
 
-def write_all(names, folder=FOLDER):
-  """Writes several cases with one subprocess (one TensorFlow start)."""
+def write_all(names, folder=FOLDER, meta=False):
+  """Writes several cases with one subprocess (one TensorFlow start);
+  `meta`: with each program's `.meta` too."""
   result = subprocess.run(
       [sys.executable, "-m", "compat_tests.tf1_cell_oracle", "--folder",
-       folder, *names], cwd=_REPOSITORY, capture_output=True, text=True,
+       folder, *(["--meta"] if meta else []), *names], cwd=_REPOSITORY, capture_output=True, text=True,
       check=False)
   if result.returncode:
     raise RuntimeError(f"the TF1 cell oracle failed:\n{result.stderr[-3000:]}")

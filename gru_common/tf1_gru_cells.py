@@ -11,6 +11,8 @@ shapes them inside a cell's scope. One definition, for `tf2.TF1GRUCell`
                               candidate/input_projection/{kernel [in, u],
                               bias [u]}, candidate/hidden_projection/{kernel
                               [u, u], bias [u]}
+
+Each cell's first variable multiplies [input; state] at every step.
 """
 
 GRU_CELL = "GRUCell"

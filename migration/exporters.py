@@ -201,7 +201,8 @@ def _verify_model(source, model):
     description = source.state.description
     return verification.check_against_program(
         program, lambda x: verification.model_outputs(model, description, x),
-        verification.program_bound(source.target)), program.text
+        lambda name: verification.program_bound(program, name, source.target)
+    ), program.text
   checks = verification.verify_outputs(
       source.state, model, source.target, prefix=source.prefix,
       reads=_reads(source))
@@ -265,7 +266,7 @@ def _verify_onnx(source, path):
   if program is not None and not program.why_not:
     return verification.check_against_program(
         program, lambda x: onnx_export.run(data, x),
-        tolerances.ONNX_RUNTIME), program.text
+        lambda name: tolerances.ONNX_RUNTIME), program.text
   checks = verification.verify_onnx(source.state, data, prefix=source.prefix,
                                     reads=_reads(source))
   return checks, verification.own_reference_text(

@@ -4,21 +4,28 @@ trusted.
 `read(path)` parses the MetaGraphDef with TensorFlow's protobuf classes; no
 op is imported or run. From its nodes, `ProgramGraph` finds:
 
-  loops            each `dynamic_rnn` loop (TF1 control flow: `Enter` nodes
-                   in a while frame): the cell variables it reads, the
+  loops            each `dynamic_rnn` loop, in TF1 control flow (`Enter`
+                   nodes in a while frame, as TF 1.x and programs run with
+                   `disable_v2_behavior` write it) or TF2's (a `While` op
+                   whose body is a function of the graph's library, as TF1
+                   code run on TF 2.x writes it): the cell variables it
+                   reads, the
                    tensor scattered into its input TensorArray (and so the
                    layer's input, before `bidirectional_dynamic_rnn`
                    reverses it for the backward direction), the tensor
                    gathered from its output TensorArray (and the layer's
                    output, reversed back), and its initial state
+  unrolled steps   a cell a program calls once per step outside any loop
+                   (`static_rnn`, `rnn_decoder`): each step's input and
+                   state, in order
   step counters    scalar integer variables the program's optimizer
                    increments (`AssignAdd` by a constant)
   between          the ops on the way from one layer's output to the next
                    layer's input (a stack is only what the graph wires)
   subgraph         the nodes that computing some tensors from others needs
 
-and `check_safe` refuses, by name, any op outside `PURE_OPS` in a subgraph
-before anything of it runs: a `.meta` is a program, from the user's past or
+and `check_safe` refuses, by name, any op outside `PURE_OPS` in a subgraph,
+or in a function its loops call, before anything of it runs: a `.meta` is a program, from the user's past or
 from someone else, and `--verify` runs only pure computation of it.
 """
 
@@ -28,8 +35,8 @@ import re
 
 from migration import errors
 
-# Ops that compute values from values (and TF1 control flow, variables and
-# TensorArrays, which only hold them): what `--verify` may run of a
+# Ops that compute values from values (and control flow, variables,
+# TensorArrays and TensorLists, which only hold them): what `--verify` may run of a
 # program's graph. Anything else (file I/O, Save/Restore, PyFunc, queues and
 # readers, Print, custom ops) is refused by name.
 PURE_OPS = frozenset("""
@@ -37,7 +44,7 @@ Abs Add AddN AddV2 All Any ArgMax ArgMin Assert AvgPool BatchMatMul
 BatchMatMulV2 BatchMatMulV3 BiasAdd BlockLSTM BlockLSTMV2 BroadcastArgs
 BroadcastTo Cast Ceil CheckNumerics Concat ConcatOffset ConcatV2 Const
 Conv1D Conv2D Conv3D Cos Cumsum DepthwiseConv2dNative Diag Div DivNoNan
-Elu Enter Equal Erf Exit Exp ExpandDims Fill Floor FloorDiv FloorMod
+Elu EmptyTensorList Enter Equal Erf Exit Exp ExpandDims Fill Floor FloorDiv FloorMod
 FusedBatchNorm FusedBatchNormV2 FusedBatchNormV3 Gather GatherNd GatherV2
 Greater GreaterEqual GRUBlockCell Identity IdentityN InvertPermutation
 IsFinite L2Loss LeakyRelu Less LessEqual Log Log1p LogSoftmax LogicalAnd
@@ -48,10 +55,14 @@ Range Rank ReadVariableOp RealDiv Reciprocal Relu Relu6 Reshape
 ResourceGather ReverseSequence ReverseV2 Round Rsqrt Select SelectV2 Selu
 Shape ShapeN Sigmoid Sign Sin Size Slice Softmax Softplus Softsign Split
 SplitV Sqrt Square SquaredDifference Squeeze StopGradient StridedSlice
-Sub Sum Switch Tanh TensorArrayGatherV3 TensorArrayReadV3
+StatelessWhile Sub Sum Switch Tanh TensorArrayGatherV3 TensorArrayReadV3
 TensorArrayScatterV3 TensorArraySizeV3 TensorArrayV3 TensorArrayWriteV3
-Tile TopKV2 Transpose Unpack VarHandleOp VariableV2 Where ZerosLike
+TensorListElementShape TensorListFromTensor TensorListGetItem
+TensorListLength TensorListPopBack TensorListPushBack TensorListReserve
+TensorListSetItem TensorListStack Tile
+TopKV2 Transpose Unpack VarHandleOp VariableV2 Where While ZerosLike
 """.split())
+_WHILE_OPS = ("While", "StatelessWhile")   # TF2 loops: body in the library
 _IDENTITY_OPS = ("Identity", "ReadVariableOp", "Enter", "Switch")
 _VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp")
 _INTEGER_TYPES = (3, 9)        # DT_INT32, DT_INT64 (types.proto)
@@ -94,7 +105,8 @@ def read(path):
     # protobuf raises DecodeError, or RuntimeWarning-like errors: one line.
     raise GraphError(f"{path!r} is not a TF1 MetaGraphDef "
                      f"({type(e).__name__}: {e})") from e
-  return ProgramGraph(meta.graph_def.node, path)
+  return ProgramGraph(meta.graph_def.node, path,
+                      meta.graph_def.library.function)
 
 
 def tensor_name(name):
@@ -138,12 +150,33 @@ class Loop:
   lengths: tuple = ()
 
 
+@dataclasses.dataclass
+class Unrolled:
+  """A cell the program calls once per step, outside any loop (`static_rnn`,
+  `static_bidirectional_rnn`, `legacy_seq2seq.rnn_decoder`).
+
+  Attributes:
+    variables: the cell's variables (checkpoint names).
+    inputs: per step, in the order the cell runs them, the tensor the step
+      reads as its input.
+    states: per step, the tensor it reads as its state: the first is the
+      initial state, each other the previous step's output (so the outputs
+      of every step but the last).
+    scope: where the first step's ops are.
+  """
+  variables: frozenset
+  inputs: tuple
+  states: tuple
+  scope: str
+
+
 class ProgramGraph:
   """A program's graph, as nodes (NodeDef protos), read only."""
 
-  def __init__(self, nodes, path="<graph>"):
+  def __init__(self, nodes, path="<graph>", functions=()):
     self.path = path
     self.nodes = {n.name: n for n in nodes}
+    self.functions = {f.signature.name: f for f in functions}
     self.consumers = {}
     for node in nodes:
       for name in node.input:
@@ -175,6 +208,28 @@ class ProgramGraph:
       node = self.nodes.get(op_name(node.input[0]))
     return None
 
+  def ops_under(self, scope):
+    """The op types of every node under a name scope, and of the functions
+    they call (a loop's body)."""
+    names = [n for n in self.nodes if n.startswith(scope + "/")]
+    return {self.nodes[n].op for n in names} | {
+        node.op for function in self.functions_of(names)
+        for node in self.functions[function].node_def}
+
+  def functions_of(self, names):
+    """The library functions that the nodes `names` call (a `While`'s body
+    and condition), and those that those call, sorted."""
+    found, todo = set(), [self.nodes[n] for n in names]
+    while todo:
+      for called in _called(todo.pop()):
+        if called not in found:
+          if called not in self.functions:
+            raise GraphError(f"{self.path!r} calls a function it does not "
+                             f"define: {called!r}")
+          found.add(called)
+          todo.extend(self.functions[called].node_def)
+    return sorted(found)
+
   def variables(self):
     """Names of every variable node."""
     return sorted(n for n, node in self.nodes.items()
@@ -191,23 +246,37 @@ class ProgramGraph:
       entry = frames.setdefault(frame, set())
       if variable is not None:
         entry.add(variable)
+    scopes = {frame[:frame.rindex("/while/")]: variables
+              for frame, variables in frames.items()
+              if variables and "/while/" in frame}
+    for node in self.nodes.values():
+      if node.op in _WHILE_OPS and node.name.endswith("/while"):
+        variables = {self.variable_of(i) for i in node.input} - {None}
+        if variables:
+          scopes[node.name[:-len("/while")]] = variables
     found = []
-    for frame, variables in sorted(frames.items()):
-      if not variables or "/while/" not in frame:
-        continue
-      scope = frame[:frame.rindex("/while/")]
+    for scope, variables in sorted(scopes.items()):
       loop = self._loop(scope, frozenset(variables))
       if loop is not None:
         found.append(loop)
     return found
 
   def _loop(self, scope, variables):
-    scatter = self.nodes.get(
-        f"{scope}/TensorArrayUnstack/TensorArrayScatter/TensorArrayScatterV3")
-    gather = self.nodes.get(f"{scope}/TensorArrayStack/TensorArrayGatherV3")
+    v2 = self.nodes.get(f"{scope}/while")
+    v2 = v2 if v2 is not None and v2.op in _WHILE_OPS else None
+    if v2 is None:     # TF1 control flow: TensorArrays
+      scatter = self.nodes.get(f"{scope}/TensorArrayUnstack/"
+                               "TensorArrayScatter/TensorArrayScatterV3")
+      gather = self.nodes.get(f"{scope}/TensorArrayStack/TensorArrayGatherV3")
+      value = 2
+    else:              # TF2's: TensorLists
+      scatter = self.nodes.get(f"{scope}/TensorArrayUnstack/"
+                               "TensorListFromTensor")
+      gather = self.nodes.get(f"{scope}/TensorArrayV2Stack/TensorListStack")
+      value = 0
     if scatter is None or gather is None:
       return None
-    scattered = tensor_name(scatter.input[2])
+    scattered = tensor_name(scatter.input[value])
     gathered = f"{gather.name}:0"
     layer_input = self._before_transpose(scattered)
     layer_output = self._after_transpose(gathered)
@@ -229,7 +298,9 @@ class ProgramGraph:
         if node.op == "ReverseSequence":
           lengths.append(tensor_name(node.input[1]))
     return Loop(scope, variables, scattered, layer_input, gathered,
-                layer_output, reversed_, self._initial_state(scope),
+                layer_output, reversed_,
+                self._initial_state(scope) if v2 is None else
+                self._while_initial_state(v2),
                 tuple(dict.fromkeys(lengths)))
 
   def _before_transpose(self, tensor):
@@ -261,6 +332,77 @@ class ProgramGraph:
       found.append(tensor_name(enter.input[0]))
     return tuple(found)
 
+  def _while_initial_state(self, node):
+    """The tensors a TF2 loop's state starts from. A `While`'s inputs are
+    (iteration counter, iteration limit, *loop variables, *captured
+    tensors, *gradient accumulators), dynamic_rnn's loop variables (time,
+    output TensorList, *state): its state is the inputs from 4 on up to the
+    first that the body passes through unchanged, as it does captured
+    tensors (the input TensorList, the cell's weights)."""
+    body = self.functions.get(node.attr["body"].func.name)
+    if body is None:
+      return ()
+    arguments = [a.name for a in body.signature.input_arg]
+    nodes = {n.name: n for n in body.node_def}
+    found = []
+    for index, output in enumerate(body.signature.output_arg):
+      if index < 4:
+        continue
+      returned = body.ret[output.name]
+      while returned.split(":")[0] in nodes:   # through Identity nodes
+        inner = nodes[returned.split(":")[0]]
+        if inner.op != "Identity":
+          break
+        returned = inner.input[0]
+      if returned == arguments[index]:
+        break
+      found.append(tensor_name(node.input[index]))
+    return tuple(found)
+
+  def unrolled(self, kernel, variables):
+    """The steps of a cell that runs outside any loop, found by its variable
+    `kernel`, which multiplies [input; state] at every step: a `MatMul` of a
+    `ConcatV2` of the two, or the fused `GRUBlockCell` op. None where no op
+    outside a loop does that.
+
+    Raises:
+      GraphError: steps that are not one sequence (the cell run over two).
+    """
+    steps = []     # (input, state, op)
+    for node in self.nodes.values():
+      inputs = [i for i in node.input if not i.startswith("^")]
+      if node.op == "MatMul" and len(inputs) == 2 and not any(
+          node.attr[a].b for a in ("transpose_a", "transpose_b")):
+        concat = self.nodes.get(op_name(inputs[0]))
+        if (self.variable_of(inputs[1]) != kernel or concat is None or
+            concat.op != "ConcatV2" or self._in_loop(node)):
+          continue
+        pair = [i for i in concat.input if not i.startswith("^")][:-1]
+      elif node.op == "GRUBlockCell" and len(inputs) == 6:
+        if self.variable_of(inputs[2]) != kernel or self._in_loop(node):
+          continue
+        pair = inputs[:2]
+      else:
+        continue
+      if len(pair) == 2:
+        steps.append((tensor_name(pair[0]), tensor_name(pair[1]), node.name))
+    if not steps:
+      return None
+    entries = {op for _, _, op in steps}
+    before = {op: len(entries & self.subgraph([state]))
+              for _, state, op in steps}
+    steps.sort(key=lambda step: before[step[2]])
+    if [before[op] for _, _, op in steps] != list(range(len(steps))):
+      raise GraphError(
+          f"the cell reading {kernel!r} runs {len(steps)} steps that are not "
+          "one sequence (the cell runs over more than one)")
+    return Unrolled(frozenset(variables), tuple(s[0] for s in steps),
+                    tuple(s[1] for s in steps), steps[0][2].rsplit("/", 1)[0])
+
+  def _in_loop(self, node):
+    """Whether a node runs inside a TF1 while loop's frame."""
+    return "/while/" in node.name
+
   def loops_of(self, names, direction):
     """The loops reading any of the variables `names`; of a weight-tied
     bidirectional layer's two, the one running the `direction`."""
@@ -268,6 +410,24 @@ class ProgramGraph:
     if len(reading) > 1:
       reading = [l for l in reading if l.reversed == (direction == "bw")]
     return reading
+
+  def is_zeros(self, tensor):
+    """Whether `tensor` is zeros whatever the feeds: a `Fill` of a constant
+    0 (`cell.zero_state`), a zero `Const` or a `ZerosLike`."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    node = self.nodes.get(op_name(tensor))
+    while node is not None and node.op == "Identity":
+      node = self.nodes.get(op_name(node.input[0]))
+    if node is None:
+      return False
+    if node.op == "ZerosLike":
+      return True
+    if node.op == "Fill":
+      node = self.nodes.get(op_name(node.input[1]))
+      if node is None:
+        return False
+    return node.op == "Const" and not tf.make_ndarray(
+        node.attr["value"].tensor).any()
 
   def learned_state(self, tensor):
     """(variable, the batch multiples tensor) if `tensor` is a variable
@@ -332,10 +492,14 @@ class ProgramGraph:
     return sorted((upstream & downstream) - {op_name(start)})
 
   def check_safe(self, names):
-    """Refuses, naming them, the ops among `names` that are not pure
-    computation."""
+    """Refuses, naming them, the ops among `names`, and in the functions
+    they call, that are not pure computation."""
     bad = sorted(f"{n} ({self.nodes[n].op})" for n in names
-                 if self.nodes[n].op not in PURE_OPS)
+                 if self.nodes[n].op not in PURE_OPS) + sorted(
+                     f"{function}/{node.name} ({node.op})"
+                     for function in self.functions_of(names)
+                     for node in self.functions[function].node_def
+                     if node.op not in PURE_OPS)
     if bad:
       raise UnsafeGraph(
           f"{self.path!r}: --verify would run ops that are not pure "
@@ -351,11 +515,23 @@ def natural_key(name):
   return [int(p) if p.isdigit() else p for p in _NUMBERED.split(name)]
 
 
+def _called(node):
+  """The names of the library functions a NodeDef calls (its attrs)."""
+  for value in node.attr.values():
+    if value.HasField("func"):
+      yield value.func.name
+    elif value.HasField("list"):
+      yield from (f.name for f in value.list.func)
+
+
 def missing_ops(graph, names):
-  """The op types among `names` that this TensorFlow does not have."""
+  """The op types among `names`, and in the functions they call, that this
+  TensorFlow does not have."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  return sorted({graph.nodes[n].op for n in names
-                 if not hasattr(tf.raw_ops, graph.nodes[n].op)})
+  ops = {graph.nodes[n].op for n in names} | {
+      node.op for function in graph.functions_of(names)
+      for node in graph.functions[function].node_def}
+  return sorted(op for op in ops if not hasattr(tf.raw_ops, op))
 
 
 def run(graph, fetches, feeds, values):
@@ -397,10 +573,16 @@ def run(graph, fetches, feeds, values):
   fed = {op_name(t) for t in feeds}
   graph_def = v1.GraphDef()
   graph_def.node.extend(graph.nodes[n] for n in sorted(needed - fed))
+  graph_def.library.function.extend(
+      graph.functions[f] for f in graph.functions_of(needed - fed))
+  read = {tensor_name(i) for n in needed - fed for i in graph.nodes[n].input}
   imported = tf.Graph()
   with imported.as_default():
+    # Only the fed tensors something imported reads (an unrolled cell's
+    # last input feeds no compared output).
     inputs = {t: v1.placeholder(value.dtype, name=f"feed_{i}")
-              for i, (t, value) in enumerate(sorted(feeds.items()))}
+              for i, (t, value) in enumerate(sorted(feeds.items()))
+              if t in read}
     tf.graph_util.import_graph_def(graph_def, input_map=inputs, name="")
     loads, load_feeds = [], {}
     for name in variables:
@@ -416,4 +598,4 @@ def run(graph, fetches, feeds, values):
     with v1.Session(graph=imported) as session:
       session.run(loads, load_feeds)
       return session.run(list(fetches), feed_dict={
-          inputs[t]: value for t, value in feeds.items()})
+          inputs[t]: value for t, value in feeds.items() if t in inputs})

@@ -3,7 +3,12 @@ writes and step checkpoints a killed job resumes from.
 
 Strategies (`gru_common.cluster.STRATEGIES`):
 
-    one_device    `OneDeviceStrategy` on the first GPU, else the CPU
+    one_device    `OneDeviceStrategy` on the first GPU; without one,
+                  TensorFlow's default strategy (the one CPU device, the
+                  same placement), whose datasets need no
+                  `MultiDeviceIterator`: that iterator's background thread
+                  can crash the process when Keras replaces it (TF 2.21;
+                  seen as a segfault in `fit`'s validation)
     mirrored      `MirroredStrategy` over N replicas in this process: the
                   first N GPUs, or N logical CPU devices made by
                   `configure_replicas` before TensorFlow's runtime starts
@@ -74,8 +79,9 @@ def make_strategy(name, replicas=1, timeout_s=None):
     return tf.distribute.MirroredStrategy(configure_replicas(replicas))
   if name == "one_device":
     gpus = tf.config.list_logical_devices("GPU")
-    return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else
-                                           "/cpu:0")
+    if not gpus:
+      return tf.distribute.get_strategy()
+    return tf.distribute.OneDeviceStrategy(gpus[0].name)
   if "TF_CONFIG" not in os.environ:
     raise ValueError("`strategy`: multi_worker needs TF_CONFIG (see "
                      "gru_common.cluster.tf_config).")

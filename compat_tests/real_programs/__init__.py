@@ -32,7 +32,9 @@ the goldens into compat_tests/goldens/real_programs/<program>/, whose
 README describes them. This package's own module imports no TensorFlow.
 """
 
+import gzip
 import os
+import shutil
 
 PROGRAMS = ("deep_speech2", "han", "seq2seq_signal", "tied_bigru")
 FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
@@ -53,3 +55,19 @@ def require_legacy_keras():
         "compat_tests.real_programs modules run TF1 cells: run them in a "
         "process started with TF_USE_LEGACY_KERAS=1 (python -m "
         "compat_tests.real_programs.regenerate does)")
+
+
+def as_user_has_it(name, folder):
+  """Copies program `name`'s golden checkpoint into `folder`/<name>/ with
+  its plain `.meta` beside it, as a user's folder has them; returns the
+  checkpoint prefix."""
+  source = os.path.join(FOLDER, name)
+  target = os.path.join(folder, name)
+  os.makedirs(target)
+  for entry in os.listdir(source):
+    if entry.startswith(CHECKPOINT + ".") and not entry.endswith(".gz"):
+      shutil.copy(os.path.join(source, entry), target)
+  with gzip.open(os.path.join(source, META_GRAPH)) as f, open(
+      os.path.join(target, CHECKPOINT + ".meta"), "wb") as out:
+    out.write(f.read())
+  return os.path.join(target, CHECKPOINT)

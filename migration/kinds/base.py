@@ -84,6 +84,20 @@ class Kind:
     that graph's loops are not `dynamic_rnn`'s."""
     return ()
 
+  def step_kernel(self, names):
+    """Of one cell's variables (`cell_variables`), the one that multiplies
+    [input; state] at every step: how `--verify` finds the steps of a cell
+    a program unrolls (`static_rnn`); None where there is none."""
+    del names
+    return None
+
+  def graph_bound(self, component, ops):
+    """The bound of its exact TF2 layers against TF's own TF1 cells in the
+    program's graph, whose loops run the op types `ops`: bitwise, where
+    the layers run the same ops."""
+    del component, ops
+    return tolerances.BITWISE
+
   def cell_paths(self, component):
     """Where each of its cells sits under its scope, for inspect; () for
     kinds whose variables' names say it all."""

@@ -73,6 +73,7 @@ WRITTEN_BY = {
 OPAQUE_KERNEL = "cudnn_gru/opaque_kernel"
 RESET_AFTER = {GRU_CELL: False, GRU_BLOCK_CELL: False,
                CUDNN_COMPATIBLE: True, CUDNN_GRU: True}
+FUSED_OP = "GRUBlockCell"   # the op GRUBlockCell and GRUBlockCellV2 run
 BIDIRECTIONAL_LAYER = "bidirectional"
 LEARNED_STATE = "learned_state"   # the name suffix of a layer's wrapper
 
@@ -262,6 +263,23 @@ class TF1GRUCells(base.Kind):
         description_lib.join(component.scope, f"{path}/{name}")
         for name in cells_lib.VARIABLES[self.cell]))
             for layer, direction, path in self.cell_list(component)]
+
+  def step_kernel(self, names):
+    """gates/kernel (GRUBlockCell's w_ru): [in+u, 2u], applied to
+    [input; state] at every step."""
+    suffix = "/" + cells_lib.VARIABLES[self.cell][0]
+    return next((n for n in sorted(names) if n.endswith(suffix)), None)
+
+  def graph_bound(self, component, ops):
+    """Not bitwise in float32 for the cuDNN-compatible cells (the same ops,
+    optimized differently) and for GRUBlockCellV2, whose checkpoint names
+    are GRUCell's: it converts to GRUCell's ops, not the fused op its
+    graph runs (`tolerances.TF1_CELL_FLOAT32_NOT_BITWISE`)."""
+    del component
+    if RESET_AFTER[self.name] or (self.name != GRU_BLOCK_CELL and
+                                  FUSED_OP in ops):
+      return tolerances.TF1_CELL_FLOAT32_NOT_BITWISE
+    return tolerances.BITWISE
 
   def describe_model(self, description):
     rnn = description.components[0]
