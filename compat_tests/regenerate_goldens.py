@@ -1,8 +1,9 @@
 """Regenerates the golden checkpoints in compat_tests/goldens/: the legacy
 models with traceable values (`goldens`), the TF1 programs users wrote
 around the seed GRUs (`tf1_programs`, in goldens/tf1_programs/), and TF1
-programs of TensorFlow's own GRU cells with their outputs (`tf1_cells`, in
-goldens/tf1_cells/, run in a subprocess with tf_keras).
+programs of TensorFlow's own GRU and LSTM cells with their outputs
+(`tf1_cells`, in goldens/tf1_cells/ and goldens/tf1_lstm_cells/, run in a
+subprocess with tf_keras).
 
 Run from a clone of the repository (the goldens are test data, not part of
 the installed project):
@@ -44,13 +45,18 @@ def main(argv):
           (tf1_programs, tf1_programs.CASES,
            os.path.join(folder, os.path.basename(tf1_programs.FOLDER))),
           (tf1_cells, tf1_cells.CASES,
-           os.path.join(folder, os.path.basename(tf1_cells.FOLDER)))]
+           os.path.join(folder, os.path.basename(tf1_cells.FOLDER))),
+          (tf1_cells, tf1_cells.LSTM_CASES,
+           os.path.join(folder, os.path.basename(tf1_cells.LSTM_FOLDER)))]
+  lstm_files = tf1_cells.FILES + (tf1_cells.CHECKPOINT + ".meta",)
   changed = 0
   with tempfile.TemporaryDirectory() as scratch:
     tf1_cells.write_all(list(tf1_cells.CASES), scratch)  # one subprocess
+    tf1_cells.write_all(list(tf1_cells.LSTM_CASES), scratch, meta=True)
     for module, names, committed in sets:
       for name in names:
-        written = (tf1_cells.FILES if module is tf1_cells else
+        written = (lstm_files if names is tf1_cells.LSTM_CASES else
+                   tf1_cells.FILES if module is tf1_cells else
                    module.write(name, scratch))
         for file in written:
           new = os.path.join(scratch, name, file)
@@ -64,7 +70,8 @@ def main(argv):
     return 0
   for module, names, committed in sets:
     if module is tf1_cells:
-      tf1_cells.write_all(list(names), committed)
+      tf1_cells.write_all(list(names), committed,
+                          meta=names is tf1_cells.LSTM_CASES)
       continue
     for name in names:
       module.write(name, committed)

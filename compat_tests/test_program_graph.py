@@ -433,6 +433,43 @@ class TestWeightTied:
                         " ".join(r.problems) for r in tied)
 
 
+class TestCharRNN:
+  """char-rnn's default configuration: a 2-layer BasicLSTMCell stack that
+  `legacy_seq2seq.rnn_decoder` unrolls, its forget bias only in the
+  graph."""
+
+  @pytest.mark.parametrize("target", ["tf2", "keras"])
+  def test_converts_with_its_forget_bias_read_from_the_graph(
+      self, programs, tmp_path, target):
+    report = convert(programs["char_rnn"], str(tmp_path / "lm.keras"),
+                     target=target)
+    assert report.published, report.summary
+    assert ("TF1 2-layer MultiRNNCell BasicLSTMCell (forget bias 1.0, from "
+            "the program's graph)") in report.summary
+    assert "the program's own graph" in report.summary
+    assert "7 of 8 steps" in report.summary
+    bound = 0.0 if target == "tf2" else tolerances.TF1_LSTM_STOCK.float32
+    assert [(c.bound, c.result.bitwise or target == "keras")
+            for c in report.checks] == [(bound, True)]
+    # The model reproduces the program's recorded top-layer outputs from
+    # its recorded inputs (the embedded ids, one tensor per step).
+    want = golden("char_rnn")
+    model = exporters.load_keras_file(str(tmp_path / "lm.keras"))
+    x = np.stack(list(want["rnn.rnnlm.input"]), axis=1)
+    got = np.asarray(model.predict_on_batch(x))
+    check(got, np.stack(list(want["rnn.rnnlm.output"]), axis=1),
+          0.0 if target == "tf2" else STOCK)
+
+  def test_a_forget_bias_flag_contradicting_the_graph_is_refused(
+      self, programs, tmp_path):
+    output = tmp_path / "lm.keras"
+    status, _, err = run_command(programs["char_rnn"], str(output),
+                                 allow_unconverted=True, forget_bias=0.0)
+    assert_refused(status, err, "--forget_bias=0.0: contradicts the "
+                   "program's graph, whose BasicLSTMCells add 1.0")
+    assert not output.exists()
+
+
 def test_the_step_counter_is_what_the_optimizer_increments(programs):
   found = tf1_checkpoint.inspect(programs["tied_bigru"])
   assert found.global_step == "variables/global_step"

@@ -1,5 +1,5 @@
 """Runs the TF1 programs of `compat_tests.tf1_cells` with TensorFlow's own
-TF1 GRU cells and writes their goldens. A program of its own:
+TF1 GRU and LSTM cells and writes their goldens. A program of its own:
 
   python -m compat_tests.tf1_cell_oracle --folder DIR CASE [CASE ...]
 
@@ -21,10 +21,22 @@ Where the cells come from:
     CudnnCompatibleGRUCell stack (`rnn/multi_rnn_cell/cell_<i>/...`, or
     `stack_bidirectional_rnn/cell_<i>/bidirectional_rnn/{fw,bw}/...`) plus
     the layer's `cudnn_gru/opaque_kernel`, the same weights in a
-    device-specific layout. cuDNN is not available here, so the program is
+    device-specific layout (CudnnLSTM likewise, `cudnn_lstm/opaque_kernel`
+    beside a CudnnCompatibleLSTMCell stack). cuDNN is not available here, so the program is
     the CPU graph TF 1.15 documents for such checkpoints (the compatible
     cells); the opaque buffer is filled with the canonical weights
     concatenated, and is never read by the converter.
+  BasicLSTMCell, LSTMCell: TensorFlow's own (tf.compat.v1 with tf_keras).
+  LSTMBlockCell, CudnnCompatibleLSTMCell: TF 1.15's contrib classes are
+    gone; `LSTMBlockCell` below creates TF 1.15's variables (kernel, bias,
+    w_i_diag, w_f_diag, w_o_diag) and runs TensorFlow's own fused
+    `LSTMBlockCell` op (tf.raw_ops) with the forget bias, cell clip and
+    peephole flag as attributes, as TF 1.15's `call` did; the cuDNN cell is
+    TF 1.15's subclass: forget bias 0, named `cudnn_compatible_lstm_cell`.
+  LayerNormBasicLSTMCell: gone with contrib; `LayerNormBasicLSTMCell` below
+    is TF 1.15's class (tensorflow/contrib/rnn/python/ops/rnn_cell.py) op
+    for op, its `_norm` running TF 1.15's `tf.contrib.layers.layer_norm`
+    (nn.moments, nn.batch_normalization, epsilon 1e-12) inline.
 """
 
 import os
@@ -108,7 +120,136 @@ class CudnnCompatibleGRUCell(GRUCell):
     return new_h, new_h
 
 
+LSTMCell = v1.nn.rnn_cell.LSTMCell
+
+
+class LSTMBlockCell(LSTMCell):
+  """TF 1.15's tf.contrib.rnn.LSTMBlockCell: its variables, and TensorFlow's
+  own fused LSTMBlockCell op."""
+
+  def __init__(self, units, forget_bias=1.0, cell_clip=None,
+               use_peephole=False, name="lstm_cell", **kwargs):
+    super().__init__(units, name=name, **kwargs)
+    self._block_forget_bias = forget_bias
+    self._block_cell_clip = cell_clip if cell_clip is not None else -1
+    self._use_peephole = use_peephole
+
+  def build(self, input_shape):
+    depth, u = int(input_shape[-1]), self._num_units
+    self._kernel = self.add_weight("kernel", shape=[depth + u, 4 * u])
+    self._bias = self.add_weight("bias", shape=[4 * u],
+                                 initializer=v1.constant_initializer(0.0))
+    if self._use_peephole:
+      self._w_i_diag = self.add_weight("w_i_diag", shape=[u])
+      self._w_f_diag = self.add_weight("w_f_diag", shape=[u])
+      self._w_o_diag = self.add_weight("w_o_diag", shape=[u])
+    self.built = True
+
+  def call(self, inputs, state):
+    cs_prev, h_prev = state
+    if self._use_peephole:
+      wci, wcf, wco = self._w_i_diag, self._w_f_diag, self._w_o_diag
+    else:
+      wci = wcf = wco = tf.zeros([self._num_units], dtype=self.dtype)
+    _, cs, _, _, _, _, h = tf.raw_ops.LSTMBlockCell(
+        x=inputs, cs_prev=cs_prev, h_prev=h_prev, w=self._kernel, wci=wci,
+        wcf=wcf, wco=wco, b=self._bias, forget_bias=self._block_forget_bias,
+        cell_clip=self._block_cell_clip, use_peephole=self._use_peephole)
+    return h, v1.nn.rnn_cell.LSTMStateTuple(cs, h)
+
+
+class LayerNormBasicLSTMCell(v1.nn.rnn_cell.RNNCell):
+  """TF 1.15's tf.contrib.rnn.LayerNormBasicLSTMCell (no dropout)."""
+
+  def __init__(self, num_units, forget_bias=1.0, layer_norm=True,
+               norm_gain=1.0, norm_shift=0.0, **kwargs):
+    super().__init__(**kwargs)
+    self._num_units = num_units
+    self._forget_bias = forget_bias
+    self._layer_norm = layer_norm
+    self._norm_gain = norm_gain
+    self._norm_shift = norm_shift
+
+  @property
+  def state_size(self):
+    return v1.nn.rnn_cell.LSTMStateTuple(self._num_units, self._num_units)
+
+  @property
+  def output_size(self):
+    return self._num_units
+
+  def _norm(self, inp, scope, dtype=tf.float32):
+    shape = inp.get_shape()[-1:]
+    gamma_init = v1.constant_initializer(self._norm_gain)
+    beta_init = v1.constant_initializer(self._norm_shift)
+    with v1.variable_scope(scope):
+      # Initialize beta and gamma for use by layer_norm.
+      gamma = v1.get_variable("gamma", shape=shape, initializer=gamma_init,
+                              dtype=dtype)
+      beta = v1.get_variable("beta", shape=shape, initializer=beta_init,
+                             dtype=dtype)
+      # tf.contrib.layers.layer_norm(inp, reuse=True, scope=scope), TF 1.15.
+      mean, variance = v1.nn.moments(inp, [1], keep_dims=True)
+      return v1.nn.batch_normalization(inp, mean, variance, offset=beta,
+                                       scale=gamma, variance_epsilon=1e-12)
+
+  def _linear(self, args):
+    out_size = 4 * self._num_units
+    proj_size = args.get_shape()[-1]
+    dtype = args.dtype
+    weights = v1.get_variable("kernel", [proj_size, out_size], dtype=dtype)
+    out = tf.matmul(args, weights)
+    if not self._layer_norm:
+      bias = v1.get_variable("bias", [out_size], dtype=dtype)
+      out = tf.nn.bias_add(out, bias)
+    return out
+
+  def call(self, inputs, state):
+    c, h = state
+    args = tf.concat([inputs, h], 1)
+    concat = self._linear(args)
+    dtype = args.dtype
+    i, j, f, o = tf.split(value=concat, num_or_size_splits=4, axis=1)
+    if self._layer_norm:
+      i = self._norm(i, "input", dtype=dtype)
+      j = self._norm(j, "transform", dtype=dtype)
+      f = self._norm(f, "forget", dtype=dtype)
+      o = self._norm(o, "output", dtype=dtype)
+    g = tf.tanh(j)
+    new_c = (c * tf.sigmoid(f + self._forget_bias) + tf.sigmoid(i) * g)
+    if self._layer_norm:
+      new_c = self._norm(new_c, "state", dtype=dtype)
+    new_h = tf.tanh(new_c) * tf.sigmoid(o)
+    new_state = v1.nn.rnn_cell.LSTMStateTuple(new_c, new_h)
+    return new_h, new_state
+
+
+def _lstm_cell(case, units, dtype):
+  """The case's TF1 LSTM cell, with its arguments (None: TF's default)."""
+  given = {k: v for k, v in (("forget_bias", case.forget_bias),) if
+           v is not None}
+  if case.cell == "BasicLSTMCell":
+    return v1.nn.rnn_cell.BasicLSTMCell(units, name=case.cell_name,
+                                        dtype=dtype, **given)
+  if case.cell == "LSTMCell":
+    return LSTMCell(units, use_peepholes=case.use_peepholes,
+                    cell_clip=case.cell_clip, num_proj=case.num_proj,
+                    proj_clip=case.proj_clip, name=case.cell_name,
+                    dtype=dtype, **given)
+  if case.cell == "LayerNormBasicLSTMCell":
+    return LayerNormBasicLSTMCell(units, dtype=dtype, **given)
+  if case.cell == "LSTMBlockCell":
+    return LSTMBlockCell(units, cell_clip=case.cell_clip,
+                         use_peephole=case.use_peepholes, dtype=dtype,
+                         **given)
+  assert case.cell == "CudnnCompatibleLSTMCell", case.cell
+  return LSTMBlockCell(units, forget_bias=0.0,
+                       name="cudnn_compatible_lstm_cell", dtype=dtype)
+
+
 def _cell(case, units, dtype):
+  if case.lstm:
+    return _lstm_cell(case, units, dtype)
   if case.cell == "GRUCell":
     return GRUCell(units, name=case.cell_name, dtype=dtype)
   if case.cell in BlockCell.NAMES:
@@ -166,9 +307,10 @@ def _graph(case, with_lengths):
                if with_lengths else None)
     with v1.variable_scope(case.scope or v1.get_variable_scope()):
       outputs = _rnn(case, x, lengths, dtype)
-      if case.cudnn_gru:
+      if case.cudnn:
         size = sum(int(np.prod(v.shape)) for v in v1.global_variables())
-        v1.get_variable("cudnn_gru/opaque_kernel", (size,), dtype)
+        v1.get_variable("cudnn_lstm/opaque_kernel" if case.lstm else
+                        "cudnn_gru/opaque_kernel", (size,), dtype)
       train = None
       if case.extra_layer:
         head = v1.layers.dense(outputs, 2, name="head")
@@ -201,7 +343,7 @@ def _values(graph, seed):
 def write(name, folder, meta=False):
   """Runs case `name` into `folder`/<name>/; `meta`: also the Saver's
   `.meta` (the program's graph), which the goldens do not keep."""
-  case = tf1_cells.CASES[name]
+  case = tf1_cells.ALL_CASES[name]
   out = os.path.join(folder, name)
   os.makedirs(out, exist_ok=True)
   prefix = os.path.join(out, tf1_cells.CHECKPOINT)
@@ -213,8 +355,8 @@ def write(name, folder, meta=False):
   with v1.Session(graph=graph) as sess:
     with graph.as_default():
       sess.run(v1.global_variables_initializer())
-      for v, value in _values(graph, seed=sorted(tf1_cells.CASES).index(name)
-                              ).items():
+      seeds = tf1_cells.LSTM_CASES if case.lstm else tf1_cells.CASES
+      for v, value in _values(graph, seed=sorted(seeds).index(name)).items():
         v.load(value, sess)
       for _ in range(tf1_cells.STEPS if train is not None else 0):
         sess.run(train, {x_t: x})
@@ -235,7 +377,8 @@ def main():
   parser.add_argument("--folder", required=True)
   parser.add_argument("--meta", action="store_true",
                       help="also write each program's .meta")
-  parser.add_argument("cases", nargs="+", choices=sorted(tf1_cells.CASES))
+  parser.add_argument("cases", nargs="+",
+                      choices=sorted(tf1_cells.ALL_CASES))
   args = parser.parse_args()
   for name in args.cases:
     write(name, args.folder, meta=args.meta)

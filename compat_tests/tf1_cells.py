@@ -1,4 +1,5 @@
-"""Golden TF1 checkpoints of TensorFlow's own GRU cells, and their outputs.
+"""Golden TF1 checkpoints of TensorFlow's own GRU and LSTM cells, and their
+outputs.
 
 Each case is a TF1 program built with TensorFlow's own cells (run by
 `compat_tests/tf1_cell_oracle.py` in a subprocess: on TF 2.21 those cells
@@ -9,8 +10,11 @@ steps, saves with a plain `Saver` and records the program's outputs on a
 probe batch, with and without `sequence_length`.
 
 `python -m compat_tests.regenerate_goldens` writes them into
-compat_tests/goldens/tf1_cells/<case>/ (a dry run by default); the folder's
-README says how each kind was built. This module imports no TensorFlow.
+compat_tests/goldens/tf1_cells/<case>/ (GRU cells, `CASES`) and
+compat_tests/goldens/tf1_lstm_cells/<case>/ (LSTM cells, `LSTM_CASES`,
+with each program's `.meta`: the forget bias and clips are in the graph,
+not the checkpoint), a dry run by default; each folder's README says how
+each kind was built. This module imports no TensorFlow.
 """
 
 import dataclasses
@@ -20,6 +24,7 @@ import sys
 
 FOLDER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "goldens",
                       "tf1_cells")
+LSTM_FOLDER = os.path.join(os.path.dirname(FOLDER), "tf1_lstm_cells")
 CHECKPOINT = "model.ckpt"
 OUTPUTS = "outputs.npz"     # x, lengths, outputs, outputs_with_lengths
 FILES = (CHECKPOINT + ".data-00000-of-00001", CHECKPOINT + ".index", OUTPUTS)
@@ -47,7 +52,14 @@ class Case:
   rnn_scope: str = None       # dynamic_rnn(scope=...)
   adam: bool = False          # trained with Adam and a global_step
   extra_layer: bool = False   # a dense layer on the outputs
-  cudnn_gru: bool = False     # also the CudnnGRU layer's opaque_kernel
+  cudnn: bool = False         # also the CudnnGRU/CudnnLSTM layer's
+  #                             opaque_kernel
+  # LSTM cells' arguments (None: TF 1.15's default).
+  forget_bias: float = None
+  use_peepholes: bool = False
+  num_proj: int = None
+  cell_clip: float = None
+  proj_clip: float = None
 
   @property
   def bidirectional(self):
@@ -55,7 +67,12 @@ class Case:
 
   @property
   def width(self):
-    return self.units[-1] * (2 if self.bidirectional else 1)
+    return (self.num_proj or self.units[-1]) * (2 if self.bidirectional
+                                                 else 1)
+
+  @property
+  def lstm(self):
+    return "LSTM" in self.cell
 
 
 CASES = {
@@ -77,21 +94,58 @@ CASES = {
     "cudnn_compatible_float64": Case("CudnnCompatibleGRUCell", MULTI, (4, 4),
                                      "float64"),
     "cudnn_gru": Case("CudnnCompatibleGRUCell", MULTI, (4, 4),
-                      cudnn_gru=True),
+                      cudnn=True),
     "cudnn_gru_bidirectional": Case("CudnnCompatibleGRUCell", STACK_BI,
-                                    (3, 3), cudnn_gru=True),
+                                    (3, 3), cudnn=True),
 }
 
 
-def prefix(name, folder=FOLDER):
-  return os.path.join(folder, name, CHECKPOINT)
+LSTM_CASES = {
+    "basic_lstm": Case("BasicLSTMCell", DYNAMIC, (5,)),
+    "basic_lstm_float64_multi": Case("BasicLSTMCell", MULTI, (4, 3),
+                                     "float64", scope="model"),
+    "basic_lstm_adam": Case("BasicLSTMCell", DYNAMIC, (4,), scope="encoder",
+                            adam=True, extra_layer=True),
+    "lstm_cell_bidirectional": Case("LSTMCell", BIDIRECTIONAL, (4,),
+                                    forget_bias=0.5),
+    "lstm_cell_static": Case("LSTMCell", STATIC, (4,), forget_bias=0.0),
+    "lstm_cell_bi_multi_float64": Case("LSTMCell", BI_MULTI, (4, 3),
+                                       "float64", forget_bias=0.7),
+    "lstm_cell_options": Case("LSTMCell", DYNAMIC, (5,), use_peepholes=True,
+                              num_proj=3, cell_clip=0.3, proj_clip=0.2),
+    "lstm_cell_options_float64": Case("LSTMCell", MULTI, (4, 4), "float64",
+                                      use_peepholes=True, num_proj=3,
+                                      cell_clip=0.3),
+    "lstm_cell_peepholes": Case("LSTMCell", BIDIRECTIONAL, (4,),
+                                use_peepholes=True, forget_bias=0.5),
+    "lstm_block_cell": Case("LSTMBlockCell", DYNAMIC, (4,),
+                            use_peepholes=True, cell_clip=0.3),
+    "lstm_block_cell_stack_bi": Case("LSTMBlockCell", STACK_BI, (3, 3)),
+    "cudnn_compatible_lstm": Case("CudnnCompatibleLSTMCell", MULTI, (4, 4)),
+    "layer_norm_lstm": Case("LayerNormBasicLSTMCell", DYNAMIC, (4,)),
+    "layer_norm_lstm_bidirectional_float64": Case(
+        "LayerNormBasicLSTMCell", BIDIRECTIONAL, (3,), "float64",
+        forget_bias=0.5),
+    "cudnn_lstm_bidirectional": Case("CudnnCompatibleLSTMCell", STACK_BI,
+                                     (3, 3), cudnn=True),
+}
+ALL_CASES = {**CASES, **LSTM_CASES}
 
 
-def write(name, folder=FOLDER):
+def folder_of(name):
+  """Where case `name`'s golden lives."""
+  return LSTM_FOLDER if name in LSTM_CASES else FOLDER
+
+
+def prefix(name, folder=None):
+  return os.path.join(folder or folder_of(name), name, CHECKPOINT)
+
+
+def write(name, folder=None):
   """Runs case `name`'s TF1 program (in a subprocess, see the module
   docstring) into `folder`/<name>/; returns the files it wrote."""
-  write_all([name], folder)
-  return FILES
+  write_all([name], folder or folder_of(name), meta=name in LSTM_CASES)
+  return FILES + ((CHECKPOINT + ".meta",) if name in LSTM_CASES else ())
 
 
 def write_all(names, folder=FOLDER, meta=False):

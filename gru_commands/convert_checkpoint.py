@@ -113,6 +113,12 @@ _META = flags.DEFINE_string(
     "it is not PREFIX.meta beside the checkpoint. It shows how layers under "
     "one scope are wired (--scope converts them as one stack only where "
     "each feeds the next), and --verify compares with it.")
+_FORGET_BIAS = flags.DEFINE_float(
+    "forget_bias", None, "A TF1 LSTM's forget bias, which its checkpoint "
+    "does not hold: added to the forget gate at run time (TF 1.15's default "
+    "1.0; 0.0 for the cuDNN cells). Read from the program's graph when its "
+    ".meta is there, which this flag may not contradict; the summary says "
+    "which value was used and where it came from.")
 _ALLOW_UNCONVERTED = flags.DEFINE_bool(
     "allow_unconverted", False, "Convert even though other variables of the "
     "TF1 checkpoint (other layers, other RNNs, EMA shadows without "
@@ -139,6 +145,7 @@ def main(argv):
       layer=_LAYER.value, meta=_META.value,
       initial_state_inputs=_INITIAL_STATE_INPUTS.value,
       learned_initial_states=_LEARNED_INITIAL_STATES.value,
+      forget_bias=_FORGET_BIAS.value,
       allow_unconverted=_ALLOW_UNCONVERTED.value,
       drop_optimizer_state=_DROP_OPTIMIZER_STATE.value,
       use_ema=_USE_EMA.value)

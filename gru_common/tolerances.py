@@ -67,16 +67,39 @@ TF1_CELL_STOCK = Bound(
     "TF1's cells multiply [x; h] by one kernel; keras.layers.GRU by two, "
     "adding the products")
 
+# TensorFlow's own TF1 LSTM cells against a stock keras.layers.LSTM: as for
+# the GRU cells, and the forget bias is added to the gate's bias once, in
+# the weights, where TF1 adds it to the gate's pre-activation at every step.
+TF1_LSTM_STOCK = Bound(
+    1e-5, 1e-14,
+    "TF1's LSTM cells multiply [x; h] by one kernel and add the forget bias "
+    "at every step; keras.layers.LSTM multiplies by two kernels, adding the "
+    "products, and holds the forget bias folded into its bias")
+
 # tf2.TF1GRUCell (TF1's cell op for op) against TF's own TF1 programs, in
 # float32, where it is not bitwise: the cuDNN-compatible cell (the same ops,
 # up to a few ulps apart; the graphs are optimized differently), and
 # GRUBlockCellV2, whose checkpoint names are GRUCell's, so it converts to
-# GRUCell's ops rather than the fused GRUBlockCell op. Every other kind, and
-# every kind in float64, is bitwise.
+# GRUCell's ops rather than the fused GRUBlockCell op; likewise
+# tf2.TF1LSTMCell against LSTMBlockCell and the cuDNN LSTM cell, which run
+# the fused LSTMBlockCell op. Every other kind, and every kind in float64,
+# is bitwise.
 TF1_CELL_FLOAT32_NOT_BITWISE = Bound(
     1e-6, 0.0,
-    "float32 cuDNN-compatible cells (differently optimized graphs) and "
-    "GRUBlockCellV2 (converted to GRUCell's ops, not the fused op)")
+    "float32 cuDNN-compatible cells (differently optimized graphs), "
+    "GRUBlockCellV2 (converted to GRUCell's ops, not the fused op) and "
+    "LSTMBlockCell (its fused op)")
+
+# tf2.TF1LSTMCell against TF1's LSTMCell with peepholes, a projection or
+# clipping, and against LayerNormBasicLSTMCell: the same ops, but TensorFlow's
+# graph optimizer rewrites the chains of additions (and the layer norm's
+# arithmetic) differently in the two graphs, so results are a few ulps
+# apart, in float64 too (measured up to 1.8e-7 in float32 and 1.1e-16 in
+# float64: compat_tests/goldens/tf1_lstm_cells/RESULTS.md).
+TF1_LSTM_OPTIONS = Bound(
+    1e-6, 1e-14,
+    "LSTMCell with peepholes, projection or clipping, LayerNormBasicLSTMCell:"
+    " the same ops, which TensorFlow's graph optimizer rewrites differently")
 
 # ONNX models (migration/onnx_export.py) in onnxruntime's CPU GRU kernel,
 # which computes the gates with its own matmuls and activation kernels.

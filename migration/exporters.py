@@ -247,7 +247,11 @@ def _verify_tf1(source, path):
 
 
 def _onnx_bytes(source):
-  stock, _ = convert.to_keras(source.state, mapping.KERAS)
+  # The stock Keras model; for LSTMs with peepholes, which stock Keras
+  # lacks, the TF2 layers (their weights and forget bias as they are).
+  description = source.state.description
+  stock, _ = convert.to_keras(source.state, mapping.KERAS if models.has_target(
+      description, mapping.KERAS) else mapping.TF2)
   return onnx_export.from_keras_model(
       stock, source.state.description,
       doc=f"{source.state.description.describe()}, from {source.path}"
@@ -389,7 +393,9 @@ def convert_path(input_path, output_path, target=mapping.TF2, family=None,
   '.../model.ckpt.keras' exists; pass overwrite=True to replace it
   """
   _check_choice("target", target, mapping.TARGETS)
-  options = {k: v for k, v in options.items() if v not in (None, False)}
+  # Unset options: None or False (not 0.0, a forget bias).
+  options = {k: v for k, v in options.items()
+             if v is not None and v is not False}
   if family is not None:
     _check_choice("family", family, seeds.FAMILIES)
   input_path = os.fspath(input_path)

@@ -19,6 +19,13 @@ h' = z' * h + (1 - z') * h~. With z' = 1 - z = sigmoid(-a), Keras's update
 gate is the Data Blogger one with its weights and bias negated (the first
 Adam moment is negated with them; the second is not). Negation flips a sign
 bit, so it is exact both ways.
+
+Why offset: TF1's LSTM cells add a forget bias to the forget gate at run
+time, which Keras's LSTM does not; the Keras bias block holds the TF1 bias
+plus that constant. The addition rounds, so converting back, (b + 1.0) -
+1.0, is b within one ulp of b + 1.0 (bitwise where the offset is 0). Adam's
+moments are of gradients, and shifting a bias by a constant changes no
+gradient, so optimizer slots move without the offset.
 """
 
 import dataclasses
@@ -51,6 +58,8 @@ class Row:
     target_row: the row of a 2-D Keras bias (`reset_after`); None.
     target_block: the column block in the Keras weight; None: all of it.
     negate: the Keras block holds the negated values.
+    offset: the Keras block holds the TF1 values plus this constant (a
+      folded forget bias).
   """
   source: str
   target: str
@@ -59,6 +68,7 @@ class Row:
   target_row: int = None
   target_block: int = None
   negate: bool = False
+  offset: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +81,7 @@ class Placement:
   source: tuple = ()        # numpy index into the TF1 variable
   legacy_shape: tuple = None  # the TF1 variable's (for blocks)
   copy: bool = False        # the block again, in a weight-tied direction
+  offset: float = 0.0       # added on the Keras side (weights, not slots)
 
 
 def _columns(block, units):
@@ -142,7 +153,7 @@ def placements(description, model, target):
             source_index(row, shapes[legacy], input_dim, units)
             if legacy is not None else (),
             shapes[legacy] if legacy is not None and blocks else None,
-            copy))
+            copy, row.offset))
   _check_coverage(result, description)
   return result
 
@@ -204,6 +215,8 @@ def to_model(values, placements_, slot_of=None, second_moment=False):
       raise MappingError(f"{p.legacy!r} is {value.dtype}; the model's "
                          f"{target.path!r} is {arrays[key][1].dtype}")
     value = value[p.source]
+    if p.offset and slot_of is None:
+      value = value + value.dtype.type(p.offset)
     arrays[key][1][p.index] = -value if (p.negate and not second_moment) \
         else value
   for target, array in arrays.values():
@@ -227,6 +240,8 @@ def from_model(placements_, slot_of=None, second_moment=False):
       continue
     if p.negate and not second_moment:
       array = -array
+    if p.offset and slot_of is None:
+      array = array - array.dtype.type(p.offset)
     if p.copy:
       have = values[p.legacy] if p.legacy_shape is None else values[
           p.legacy][p.source]

@@ -31,6 +31,8 @@ class Layout:
   global_step: str = None       # its dtype, when the checkpoint had one
   step_name: str = None         # its name, when not `global_step`
   powers_scope: str = None      # Adam's beta powers', when not the slots'
+  forget_bias: str = None       # a TF1 LSTM's, folded into stock Keras's
+  #                               bias (`kinds.tf1_lstm_cells`)
 
   @classmethod
   def of(cls, state):
@@ -40,11 +42,13 @@ class Layout:
     heads = {c.scope for c in components[1:]}
     head_scope = heads.pop() if len(heads) == 1 else None
     step, adam = state.global_step, state.adam
+    forget_bias = getattr(kinds.get(components[0].kind), "forget_bias", None)
     return cls(scope, None if head_scope in (None, scope) else head_scope,
                adam.scope if adam is not None else "",
                step.dtype if step else None,
                step.name if step and step.name != detection.GLOBAL_STEP
-               else None, adam.powers_scope if adam is not None else None)
+               else None, adam.powers_scope if adam is not None else None,
+               repr(forget_bias(components[0])) if forget_bias else None)
 
   def scopes(self, description):
     """{component name: scope} that this layout gives `description`: the

@@ -9,7 +9,10 @@ here are the nodes kinds share:
                 ONNX's own `GRU` operator: gate order z, r, h (Keras's);
                 `linear_before_reset` 0 for reset-before GRUs, 1 for
                 reset-after; `direction` "bidirectional" for a BiGRU,
-                "reverse" for the backward stack of MultiRNNCells
+                "reverse" for the backward stack of MultiRNNCells. An LSTM
+                layer (stock Keras, or `tf2.TF1LSTMCell` with peepholes) as
+                ONNX's `LSTM` operator: gate order i, o, f, c, the forget
+                bias folded into B, the peepholes as P
     dense       `MatMul` and `Add`
     mean_over_time, gather   `ReduceMean` over time, `Gather`
 
@@ -50,6 +53,10 @@ ONNX_GRU = (
     ("recurrent_kernel", "R"),  # [3u, u]           = recurrent_kernel.T
     ("bias", "B"),              # [6u]: bias, then zeros (reset_after=False)
 )                               #   or bias[0], bias[1] (reset_after=True)
+# Where ONNX's LSTM gate blocks i, o, f, c come from: the blocks of a stock
+# Keras LSTMCell (i, f, c, o) and of TF1's kernel (i, j, f, o).
+ONNX_LSTM_FROM_KERAS = (0, 3, 1, 2)
+ONNX_LSTM_FROM_TF1 = (0, 3, 2, 1)
 _ONNX_MISSING = ("ONNX export needs the onnx and onnxruntime packages: "
                  "pip install '.[onnx]'")
 
@@ -74,9 +81,9 @@ def check_exportable(description):
       raise OnnxError(reason)
   if description.dtype != "float32":
     raise OnnxError(
-        f"{description.describe()}: onnxruntime's CPU GRU kernel has no "
-        "float64 implementation ('GRU operator does not support double "
-        "yet'), and exporting in float32 would round every weight; convert "
+        f"{description.describe()}: onnxruntime's CPU GRU and LSTM kernels "
+        "have no float64 implementation ('GRU operator does not support "
+        "double yet'), and exporting in float32 would round every weight; convert "
         "to .keras and serve it under JAX or PyTorch instead (README)")
 
 
@@ -146,7 +153,7 @@ class Graph:
       forward = _cells_of(layer.forward_layer)
       backward = _cells_of(layer.backward_layer)
       if len(forward) == 1:
-        y = self._both_directions(self._gru(
+        y = self._both_directions(self._cell_op(
             x, forward + backward, "bidirectional", lengths))
       else:
         # MultiRNNCells in a bidirectional RNN: each direction is a stack,
@@ -156,8 +163,8 @@ class Graph:
                                                         "reverse")):
           y = x
           for cell in cells:
-            y = self._one_direction(self._gru(y, [cell], direction,
-                                              lengths))
+            y = self._one_direction(self._cell_op(y, [cell], direction,
+                                                  lengths))
           outputs.append(y)
         y = self.op("Concat", outputs, axis=-1)
     elif isinstance(layer, keras.layers.RNN):
@@ -166,11 +173,32 @@ class Graph:
                         "last-step-only RNN is not what the converter writes")
       y = x
       for cell in _cells_of(layer):
-        y = self._one_direction(self._gru(y, [cell], "forward", lengths))
+        y = self._one_direction(self._cell_op(y, [cell], "forward",
+                                              lengths))
     else:
       raise OnnxError(f"layer {layer.name!r} ({type(layer).__name__}) is "
                       "not a recurrent layer the converter writes")
     return self.op("Transpose", [y], perm=[1, 0, 2])
+
+  def _cell_op(self, x, cells, direction, lengths):
+    """ONNX's GRU or LSTM operator, as the cells are GRU or LSTM cells."""
+    if hasattr(cells[0], "reset_after"):
+      return self._gru(x, cells, direction, lengths)
+    return self._lstm(x, cells, direction, lengths)
+
+  def _lstm(self, x, cells, direction, lengths):
+    """ONNX LSTM over time-major x [time, batch, in] with `cells` (one per
+    direction); returns its Y [time, directions, batch, units]."""
+    arrays = [_lstm_arrays(c) for c in cells]
+    w, r, b = (np.stack([a[k] for a in arrays]) for k in ("W", "R", "B"))
+    name = cells[0].name
+    inputs = [x, self.constant(f"{name}_W", w), self.constant(f"{name}_R", r),
+              self.constant(f"{name}_B", b), lengths or "", "", ""]
+    if "P" in arrays[0]:
+      inputs.append(self.constant(f"{name}_P", np.stack(
+          [a["P"] for a in arrays])))
+    return self.op("LSTM", inputs, stem="lstm",
+                   hidden_size=int(cells[0].units), direction=direction)
 
   def _gru(self, x, cells, direction, lengths):
     """ONNX GRU over time-major x [time, batch, in] with `cells` (one per
@@ -220,6 +248,47 @@ def _cell_arrays(cell):
       value = value.T
     arrays[onnx_name] = value
   return arrays["W"], arrays["R"], arrays["B"]
+
+
+def _lstm_arrays(cell):
+  """{"W", "R", "B"[, "P"]} of one direction, in ONNX's gate order, from a
+  stock Keras LSTMCell or a `tf2.TF1LSTMCell` (its forget bias folded into
+  B, its peepholes as P: i, o, f)."""
+  units = int(cell.units)
+
+  def blocks(array, order):
+    return np.concatenate([array[..., k * units:(k + 1) * units]
+                           for k in order], axis=-1)
+
+  weights = {w.name: np.asarray(w.numpy()) for w in cell.weights}
+  if hasattr(cell, "forget_bias"):    # tf2.TF1LSTMCell
+    if cell.num_proj is not None or cell.cell_clip is not None:
+      raise OnnxError(f"layer {cell.name!r}: ONNX's LSTM has no projection "
+                      "and clips gates, not the cell state")
+    kernel, bias = weights["kernel"], weights["bias"].copy()
+    f = slice(2 * units, 3 * units)
+    bias[f] = bias[f] + bias.dtype.type(cell.forget_bias)
+    input_dim = kernel.shape[0] - units
+    arrays = {"W": blocks(kernel[:input_dim], ONNX_LSTM_FROM_TF1).T,
+              "R": blocks(kernel[input_dim:], ONNX_LSTM_FROM_TF1).T,
+              "B": np.concatenate([blocks(bias, ONNX_LSTM_FROM_TF1),
+                                   np.zeros_like(bias)])}
+    if cell.use_peepholes:
+      arrays["P"] = np.concatenate([weights["w_i_diag"], weights["w_o_diag"],
+                                    weights["w_f_diag"]])
+    return arrays
+  for field, value in (("activation", "tanh"),
+                       ("recurrent_activation", "sigmoid")):
+    got = getattr(getattr(cell, field), "__name__", None)
+    if got != value:
+      raise OnnxError(f"layer {cell.name!r}: {field} is {got!r}; ONNX's "
+                      f"LSTM here computes {value!r}")
+  if not cell.use_bias:
+    raise OnnxError(f"layer {cell.name!r}: use_bias=False")
+  bias = blocks(weights["bias"], ONNX_LSTM_FROM_KERAS)
+  return {"W": blocks(weights["kernel"], ONNX_LSTM_FROM_KERAS).T,
+          "R": blocks(weights["recurrent_kernel"], ONNX_LSTM_FROM_KERAS).T,
+          "B": np.concatenate([bias, np.zeros_like(bias)])}
 
 
 def _cells_of(rnn):

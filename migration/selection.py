@@ -69,7 +69,7 @@ class Selection:
 def select(inventory, scope=None, layer=None, use_ema=False,
            drop_optimizer_state=False, allow_unconverted=False,
            initial_state_inputs=False, learned_initial_states=None,
-           graph=None):
+           forget_bias=None, graph=None):
   """The `Selection` of converting one RNN of `inventory`.
 
   Args:
@@ -90,6 +90,9 @@ def select(inventory, scope=None, layer=None, use_ema=False,
     learned_initial_states: variables that start the RNN's cells, one per
       cell in its order ([1, units] or [units]): the program's learned
       initial states, where its graph is not there to show them.
+    forget_bias: a TF1 LSTM's forget bias, which its checkpoint does not
+      hold, where the program's graph does not show it (it may not
+      contradict the graph).
     graph: the program's `tf1_graph.ProgramGraph` (its `.meta`), if any:
       several layers under the scope asked for convert as one stack only
       where it shows each layer's output feeding the next.
@@ -99,6 +102,8 @@ def select(inventory, scope=None, layer=None, use_ema=False,
   """
   rnn = _pick(inventory, scope, layer, graph)
   description = rnn.description
+  if forget_bias is not None:
+    description = _with_forget_bias(description, forget_bias)
   if initial_state_inputs:
     description = _with_state_inputs(description)
   if learned_initial_states:
@@ -122,7 +127,8 @@ def select(inventory, scope=None, layer=None, use_ema=False,
   drop = (" to convert the weights without ", "it")
   if rnn.opaque_slots and not drop_optimizer_state:
     raise SelectionError(
-        f"CudnnGRU's optimizer slots {_listing(sorted(rnn.opaque_slots))} "
+        f"the cuDNN layer's optimizer slots "
+        f"{_listing(sorted(rnn.opaque_slots))} "
         f"belong to {rnn.opaque!r}, whose layout is cuDNN's and "
         "device-specific, so they cannot be converted; pass ",
         Argument("drop_optimizer_state", True),
@@ -210,6 +216,22 @@ def _listing(found, limit=8):
   more = len(found) - limit
   shown = list(found[:limit])
   return f"{shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def _with_forget_bias(description, value):
+  """`description` with its LSTM's forget bias set by `--forget_bias`."""
+  first = description.components[0]
+  kind = description_lib.kind_of(first)
+  argument = Argument("forget_bias", value)
+  if not hasattr(kind, "with_forget_bias"):
+    raise SelectionError(argument, f": the {first.describe()} has no forget "
+                         "bias (only TF1 LSTM cells do)")
+  try:
+    component = kind.with_forget_bias(first, value)
+  except description_lib.SpecError as e:
+    raise SelectionError(argument, f": {e}") from e
+  return description_lib.Description(
+      (component,) + description.components[1:], description.inputs)
 
 
 def _with_state_inputs(description):

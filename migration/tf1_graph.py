@@ -170,6 +170,33 @@ class Unrolled:
   scope: str
 
 
+@dataclasses.dataclass
+class Ops:
+  """Ops that may read a variable: the graph's own, or a TF2 loop body's,
+  whose inputs are written `op:index` here as in a graph, and whose
+  arguments read what the loop passes in.
+
+  Attributes:
+    nodes: {name: NodeDef}.
+    consumers: {op name: names of the ops reading its outputs}.
+    variable_of: tensor name -> the checkpoint name it reads, or None.
+  """
+  nodes: dict
+  consumers: dict
+  variable_of: object
+
+  def constant(self, tensor):
+    """A scalar `Const`'s value as a float, or None."""
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    node = self.nodes.get(op_name(tensor))
+    if node is None or node.op != "Const":
+      return None
+    value = tf.make_ndarray(node.attr["value"].tensor)
+    # The shortest decimal of the constant's own dtype (a float32 0.3 is
+    # 0.3, not 0.30000001192092896): the same value in that dtype.
+    return float(str(value.reshape(-1)[0])) if value.size == 1 else None
+
+
 class ProgramGraph:
   """A program's graph, as nodes (NodeDef protos), read only."""
 
@@ -229,6 +256,43 @@ class ProgramGraph:
           found.add(called)
           todo.extend(self.functions[called].node_def)
     return sorted(found)
+
+  def op_sets(self):
+    """The graph's own `Ops`, then each TF2 loop body's."""
+    found = [Ops(self.nodes, self.consumers, self.variable_of)]
+    for name in sorted(self.nodes):
+      node = self.nodes[name]
+      body = (self.functions.get(node.attr["body"].func.name)
+              if node.op in _WHILE_OPS else None)
+      if body is not None:
+        found.append(self._body_ops(node, body))
+    return found
+
+  def _body_ops(self, node, body):
+    arguments = {a.name: i for i, a in enumerate(body.signature.input_arg)}
+    nodes, consumers = {}, {}
+    for inner in body.node_def:
+      copy = type(inner)()
+      copy.CopyFrom(inner)
+      del copy.input[:]
+      for name in inner.input:
+        parts = name.split(":")
+        copy.input.append(f"{parts[0]}:{parts[2]}" if len(parts) == 3
+                          else name)
+        consumers.setdefault(op_name(name), []).append(inner.name)
+      nodes[inner.name] = copy
+
+    def variable_of(tensor, seen=()):
+      name = op_name(tensor)
+      if name in arguments:
+        return self.variable_of(node.input[arguments[name]])
+      inner = nodes.get(name)
+      if (inner is None or inner.op not in _IDENTITY_OPS or not inner.input
+          or name in seen):
+        return None
+      return variable_of(inner.input[0], seen + (name,))
+
+    return Ops(nodes, consumers, variable_of)
 
   def variables(self):
     """Names of every variable node."""
@@ -428,6 +492,36 @@ class ProgramGraph:
         return False
     return node.op == "Const" and not tf.make_ndarray(
         node.attr["value"].tensor).any()
+
+  def constant_shape(self, tensor):
+    """The shape of a `Fill` of a constant shape or of a `Const` (a zero
+    state of a fixed batch size), else None."""
+    node = self.nodes.get(op_name(tensor))
+    while node is not None and node.op == "Identity":
+      node = self.nodes.get(op_name(node.input[0]))
+    if node is not None and node.op == "Fill":
+      dims = self._constant_vector(node.input[0])
+      return None if dims is None else tuple(int(d) for d in dims)
+    if node is not None and node.op == "Const":
+      return tuple(d.size for d in node.attr["value"].tensor.tensor_shape.dim)
+    return None
+
+  def _constant_vector(self, tensor):
+    """The value of a `Const`, or of a `ConcatV2` of them (the shape
+    `zero_state` computes), else None."""
+    import numpy as np  # pylint: disable=g-import-not-at-top
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    node = self.nodes.get(op_name(tensor))
+    if node is None:
+      return None
+    if node.op == "Const":
+      return tf.make_ndarray(node.attr["value"].tensor).reshape(-1)
+    if node.op == "ConcatV2":
+      parts = [self._constant_vector(i) for i in node.input[:-1]
+               if not i.startswith("^")]
+      if parts and all(p is not None for p in parts):
+        return np.concatenate(parts)
+    return None
 
   def learned_state(self, tensor):
     """(variable, the batch multiples tensor) if `tensor` is a variable

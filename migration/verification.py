@@ -157,6 +157,7 @@ class ProgramReference:
     self.plan = []
     self.input = None     # a tensor, or per time step one (unrolled)
     self.time_steps = None  # the steps of an unrolled program, else None
+    self.batch = None    # the batch size the graph fixes (its zero state)
     self.lengths = set()  # tensors carrying sequence lengths
     self.states = []     # [(model input, the loop's initial state tensor)]
     self.ops = {}        # {"<component> fw"/"bw": op types its loops run}
@@ -189,7 +190,12 @@ class ProgramReference:
             self.graph.ops_under(scope))
         if starts.get(number) in model_inputs:
           self.states.append((starts[number], start))
-        elif number not in starts and not self.graph.is_zeros(start):
+        elif number not in starts and self.graph.is_zeros(start):
+          # `cell.zero_state(batch_size)` of a fixed size fixes the batch.
+          shape = self.graph.constant_shape(start)
+          if shape:
+            self.batch = shape[0]
+        elif number not in starts:
           raise tf1_graph.NotTheProgram(
               f"verification failed: in the program's graph the cell "
               f"{cell!r} starts from {start!r}, not from zeros as the "
@@ -373,7 +379,8 @@ def check_against_program(reference, got, bound_of):
   against the program's on the probe batch, per direction, each within
   `bound_of(output name)`, a `tolerances.Bound`."""
   description = reference.state.description
-  x = probe_inputs(description, time=reference.time_steps)
+  x = probe_inputs(description, batch=reference.batch or 8,
+                   time=reference.time_steps)
   want = reference.outputs(x)
   got = reference.split(got(x))
   return [compare.Check(

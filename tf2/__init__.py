@@ -7,6 +7,9 @@ Layers (all registered for `.keras` saving under "tf1_gru_migration"):
   ReverseSequence, LegacyBidirectional: the legacy padding semantics.
   TF1GRUCell: TensorFlow's own TF1 GRU cells (GRUCell, GRUBlockCell,
     CudnnCompatibleGRUCell), op for op.
+  TF1LSTMCell: TensorFlow's own TF1 LSTM cells (BasicLSTMCell, LSTMCell
+    with peepholes, projection and clipping, LSTMBlockCell,
+    CudnnCompatibleLSTMCell), op for op, in keras.ops: every backend.
   LearnedInitialState: a trained initial state, repeated over the batch.
 Model:
   ExactModel: a functional keras.Model whose predict/evaluate/fit compute
@@ -28,7 +31,8 @@ from tf2.per_sequence_dense import PerSequenceDense
 from tf2.scan_gru import ScanGRU
 from tf2.scan_gru import ScanGRUCell
 from tf2.tf1_gru_cell import TF1GRUCell
+from tf2.tf1_lstm_cell import TF1LSTMCell
 
 __all__ = ["ExactModel", "LearnedInitialState", "LegacyBidirectional",
            "LoopGRU", "LoopGRUCell", "PerSequenceDense", "ReverseSequence",
-           "ScanGRU", "ScanGRUCell", "TF1Adam", "TF1GRUCell"]
+           "ScanGRU", "ScanGRUCell", "TF1Adam", "TF1GRUCell", "TF1LSTMCell"]

@@ -1,11 +1,15 @@
-"""Real public TF1 programs with GRUs, reproduced small: golden programs for
-the converter.
+"""Real public TF1 programs with GRUs and LSTMs, reproduced small: golden
+programs for the converter.
 
 Each module reproduces one public program's graph-building code (its
 scopes, cell classes, `tf.compat.v1.nn` RNN functions and variable names),
 shrinking only sizes and replacing its data by seeded random data; its
 docstring cites the source and lists every deviation.
 
+  char_rnn         sherjilozair/char-rnn-tensorflow model.py in its default
+                   configuration: an embedding, a 2-layer BasicLSTMCell
+                   MultiRNNCell unrolled by `legacy_seq2seq.rnn_decoder`
+                   under `rnnlm`, a softmax projection.
   deep_speech2     tensorflow/models research/deep_speech/
                    deep_speech_model.py (TF1 DeepSpeech2): conv + batch
                    norm, then bidirectional GRU layers all under the scope
@@ -36,7 +40,7 @@ import gzip
 import os
 import shutil
 
-PROGRAMS = ("deep_speech2", "han", "seq2seq_signal", "tied_bigru")
+PROGRAMS = ("char_rnn", "deep_speech2", "han", "seq2seq_signal", "tied_bigru")
 FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))), "goldens", "real_programs")
 CHECKPOINT = "model.ckpt"   # + .index, .data-00000-of-00001, .meta.gz

@@ -20,7 +20,8 @@ then the encoder's inputs shifted by one; a linear map
 gives the predictions.
 
 `tf.contrib` is gone from TF 2.21: `basic_rnn_seq2seq` and `rnn_decoder`
-below are contrib's (tensorflow/tensorflow,
+(`rnn_decoder` in `legacy_seq2seq.py`, shared with char_rnn) are
+contrib's (tensorflow/tensorflow,
 tensorflow/contrib/legacy_seq2seq/python/ops/seq2seq.py, read at commit
 047a850a6b5a233448c0e470270bbd17afd9c4a7, a TF 1.x revision; contrib last
 shipped in TF 1.15), op for op, with their scopes, `copy.deepcopy` of the
@@ -55,6 +56,7 @@ import numpy as np
 import tensorflow as tf
 
 from compat_tests import real_programs
+from compat_tests.real_programs import legacy_seq2seq
 
 real_programs.require_legacy_keras()
 
@@ -74,30 +76,7 @@ STEPS = 3
 
 # tensorflow/contrib/legacy_seq2seq/python/ops/seq2seq.py (TF 1.x)
 
-def rnn_decoder(decoder_inputs,
-                initial_state,
-                cell,
-                loop_function=None,
-                scope=None,
-                taps=None):
-  """RNN decoder for the sequence-to-sequence model (contrib's)."""
-  with tf.compat.v1.variable_scope(scope or "rnn_decoder"):
-    state = initial_state
-    outputs = []
-    prev = None
-    for i, inp in enumerate(decoder_inputs):
-      if loop_function is not None and prev is not None:
-        with tf.compat.v1.variable_scope("loop_function", reuse=True):
-          inp = loop_function(prev, i)
-      if i > 0:
-        tf.compat.v1.get_variable_scope().reuse_variables()
-      output, state = cell(inp, state)
-      outputs.append(output)
-      if taps is not None:
-        taps.setdefault("states", []).append(state)
-      if loop_function is not None:
-        prev = output
-  return outputs, state
+rnn_decoder = legacy_seq2seq.rnn_decoder
 
 
 def basic_rnn_seq2seq(encoder_inputs,

@@ -155,12 +155,59 @@ class TF1GRUCells(base.Kind):
   stacks = True
   initial_states = True
   stock_bound = tolerances.TF1_CELL_STOCK
+  settings_type = CellSettings   # what `make` gives a new component
 
   def __init__(self, name):
     self.name = name
     self.cell = _cell_variables(name)
     if name == GRU_CELL:   # One hint for the four kinds.
       self.looks_like = "TF1 GRU cell '.../gates/kernel'..."
+    self.first_variable = cells_lib.VARIABLES[self.cell][0]
+
+  # What a cell family defines (the LSTM cells' kind overrides these).
+
+  def cell_shapes(self, component, layer):
+    """{variable name in a cell's scope: shape} of a cell of `layer`."""
+    return cells_lib.shapes(self.cell, component.layer_input(layer),
+                            component.units[layer])
+
+  def keras_cell(self, component, target, units, path):
+    """The Keras cell of one TF1 cell (in a stacked RNN layer)."""
+    import keras  # pylint: disable=g-import-not-at-top
+    from tf2 import tf1_gru_cell  # pylint: disable=g-import-not-at-top
+    if target == mapping.TF2:
+      return tf1_gru_cell.TF1GRUCell(units, self.cell, dtype=component.dtype,
+                                     name=_layer_name(path))
+    return keras.layers.GRUCell(units, reset_after=RESET_AFTER[self.name],
+                                dtype=component.dtype, name=_layer_name(path))
+
+  def keras_rnn(self, component, target, units, path, backwards, common):
+    """The Keras recurrent layer of one TF1 cell."""
+    import keras  # pylint: disable=g-import-not-at-top
+    if target == mapping.TF2:
+      return keras.layers.RNN(self.keras_cell(component, target, units, path),
+                              go_backwards=backwards, name=_layer_name(path),
+                              **common)
+    return keras.layers.GRU(units, reset_after=RESET_AFTER[self.name],
+                            go_backwards=backwards, name=_layer_name(path),
+                            **common)
+
+  def tf2_cell_type(self):
+    from tf2 import tf1_gru_cell  # pylint: disable=g-import-not-at-top
+    return tf1_gru_cell.TF1GRUCell
+
+  def read_input_dim(self, cell, tf2_cell):
+    """The input size of a converted model's first cell: a TF1GRUCell's
+    first weight is the TF1 gates kernel [in+u, 2u]; a stock GRUCell's is
+    its kernel [in, 3u]."""
+    first = int(cell.weights[0].shape[0])
+    return first - int(cell.units) if tf2_cell else first
+
+  def read_settings(self, component, cells, tf2_cells, keras_model):
+    """`component` read back with the settings its cells (or the model's
+    name) record beyond their paths."""
+    del cells, tf2_cells, keras_model
+    return component
 
   # The description.
 
@@ -211,9 +258,7 @@ class TF1GRUCells(base.Kind):
   def variables(self, component):
     out = {}
     for layer, _, path in self.cell_list(component):
-      shapes = cells_lib.shapes(self.cell, component.layer_input(layer),
-                                component.units[layer])
-      for name, shape in shapes.items():
+      for name, shape in self.cell_shapes(component, layer).items():
         out[description_lib.join(component.scope, f"{path}/{name}")] = shape
     out.update((name, tuple(shape))
                for name, shape in component.settings.learned)
@@ -261,13 +306,13 @@ class TF1GRUCells(base.Kind):
   def cell_variables(self, component):
     return [(layer, direction, frozenset(
         description_lib.join(component.scope, f"{path}/{name}")
-        for name in cells_lib.VARIABLES[self.cell]))
+        for name in self.cell_shapes(component, layer)))
             for layer, direction, path in self.cell_list(component)]
 
   def step_kernel(self, names):
-    """gates/kernel (GRUBlockCell's w_ru): [in+u, 2u], applied to
-    [input; state] at every step."""
-    suffix = "/" + cells_lib.VARIABLES[self.cell][0]
+    """The cell's first variable (gates/kernel, GRUBlockCell's w_ru: [in+u,
+    2u]; an LSTM's kernel), applied to [input; state] at every step."""
+    suffix = "/" + self.first_variable
     return next((n for n in sorted(names) if n.endswith(suffix)), None)
 
   def graph_bound(self, component, ops):
@@ -345,26 +390,16 @@ class TF1GRUCells(base.Kind):
   def build(self, component, target, x, outputs):
     import keras  # pylint: disable=g-import-not-at-top
     import tf2  # pylint: disable=g-import-not-at-top
-    from tf2 import tf1_gru_cell  # pylint: disable=g-import-not-at-top
     dtype = component.dtype
-    reset_after = RESET_AFTER[self.name]
     common = {"return_sequences": True, "zero_output_for_mask": True,
               "dtype": dtype}
 
     def cell(units, path):
-      if target == mapping.TF2:
-        return tf1_gru_cell.TF1GRUCell(units, self.cell, dtype=dtype,
-                                       name=_layer_name(path))
-      return keras.layers.GRUCell(units, reset_after=reset_after,
-                                  dtype=dtype, name=_layer_name(path))
+      return self.keras_cell(component, target, units, path)
 
     def rnn(units, path, backwards=False):
-      if target == mapping.TF2:
-        return keras.layers.RNN(cell(units, path), go_backwards=backwards,
-                                name=_layer_name(path), **common)
-      return keras.layers.GRU(units, reset_after=reset_after,
-                              go_backwards=backwards, name=_layer_name(path),
-                              **common)
+      return self.keras_rnn(component, target, units, path, backwards,
+                            common)
 
     def bidirectional(forward, backward, name):
       # Bidirectional casts its output to its own dtype: give it the model's.
@@ -397,12 +432,13 @@ class TF1GRUCells(base.Kind):
                               rnn(units[0], paths[1], True),
                               BIDIRECTIONAL_LAYER), states)(x)
     elif wiring == BI_MULTI:
-      forward = keras.layers.RNN(
-          [cell(u, p) for u, p in zip(units, paths[::2])], name="fw",
-          **common)
-      backward = keras.layers.RNN(
-          [cell(u, p) for u, p in zip(units, paths[1::2])],
-          go_backwards=True, name="bw", **common)
+      # The stack in the model's dtype, as its initial states must be.
+      forward = keras.layers.RNN(keras.layers.StackedRNNCells(
+          [cell(u, p) for u, p in zip(units, paths[::2])], dtype=dtype),
+                                 name="fw", **common)
+      backward = keras.layers.RNN(keras.layers.StackedRNNCells(
+          [cell(u, p) for u, p in zip(units, paths[1::2])], dtype=dtype),
+                                  go_backwards=True, name="bw", **common)
       x = bidirectional(forward, backward, BIDIRECTIONAL_LAYER)(x)
     else:
       for i, u in enumerate(units):
@@ -442,7 +478,6 @@ class TF1GRUCells(base.Kind):
     import keras  # pylint: disable=g-import-not-at-top
     import tf2  # pylint: disable=g-import-not-at-top
     from migration import model_names  # pylint: disable=g-import-not-at-top
-    from tf2 import tf1_gru_cell  # pylint: disable=g-import-not-at-top
     del family  # The model's name records the kind.
     if model_names.parse(keras_model.name)[0] != self.name:
       return None
@@ -484,16 +519,15 @@ class TF1GRUCells(base.Kind):
     kernel = cells[0].weights[0] if cells[0].weights else None
     if kernel is None:
       raise mapping.MappingError(f"model {keras_model.name!r} is not built")
-    first = int(kernel.shape[0])
-    # A TF1GRUCell's first weight is the TF1 gates kernel [in+u, 2u]; a
-    # stock GRUCell's is its kernel [in, 3u].
-    tf2_cells = isinstance(cells[0], tf1_gru_cell.TF1GRUCell)
-    input_dim = first - units[0] if tf2_cells else first
+    tf2_cells = isinstance(cells[0], self.tf2_cell_type())
+    input_dim = self.read_input_dim(cells[0], tf2_cells)
     # Each recurrent layer (or stacked cell) is named by its cell's path.
     try:
-      component = make(self.name, units, input_dim,
-                       keras.backend.standardize_dtype(kernel.dtype),
-                       tuple(p.replace(">", "/") for p in paths), wiring)
+      component = self.read_settings(
+          make(self.name, units, input_dim,
+               keras.backend.standardize_dtype(kernel.dtype),
+               tuple(p.replace(">", "/") for p in paths), wiring),
+          cells, tf2_cells, keras_model)
     except description_lib.SpecError as e:
       raise mapping.MappingError(f"model {keras_model.name!r}: {e}") from e
     if tied:
@@ -682,7 +716,7 @@ def make(kind, units, input_dim, dtype, paths, wiring, scope=""):
   return description_lib.Component(
       kind, "rnn", dtype, tuple(units), input_dim,
       description_lib.Wiring(directions=wiring[0], stacking=wiring[1]),
-      scope, CellSettings(tuple(paths)))
+      scope, base.get(kind).settings_type(tuple(paths)))
 
 
 def _model(component):
