@@ -43,8 +43,7 @@ SEEDS = {
 }
 # The GRU cells, and the LSTM cells stock Keras has a layer for.
 CELLS = sorted(tf1_cells.CASES) + sorted(
-    n for n, c in tf1_cells.LSTM_CASES.items()
-    if not (c.use_peepholes or c.num_proj or c.cell_clip))
+    n for n, c in tf1_cells.LSTM_CASES.items() if c.stock)
 
 
 def _skip_unless_installed(module, extra):

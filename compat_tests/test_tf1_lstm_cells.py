@@ -21,6 +21,7 @@ from gru_common import tolerances
 from migration import convert
 from migration import exporters
 from migration import kinds
+from migration import legacy_names
 from migration import mapping
 from migration import models
 from migration import tf1_checkpoint
@@ -29,9 +30,7 @@ from migration.kinds import tf1_lstm_cells
 import tf2
 
 CASES = tf1_cells.LSTM_CASES
-PLAIN = sorted(n for n, c in CASES.items()
-               if not (c.use_peepholes or c.num_proj or c.cell_clip or
-                       c.cell == lstm_lib.LAYER_NORM))
+PLAIN = sorted(n for n, c in CASES.items() if c.stock)
 WITH_OPTIONS = sorted(set(CASES) - set(PLAIN))
 
 
@@ -352,6 +351,60 @@ class TestRefusals:
     status, _, err = run_command(path, str(tmp_path / "back" / "model.ckpt"))
     assert_refused(status, err, match)
     assert os.listdir(tmp_path) == ["edited.keras"]
+
+
+class TestNamesBeforeTF12:
+  """Checkpoints written before TF 1.2 (`weights`/`biases`; TF 0.x's
+  `MultiRNNCell/Cell<i>/BasicLSTMCell/Linear/Matrix`), read under today's
+  names as TF's checkpoint_convert.py renames them."""
+
+  @pytest.mark.parametrize("name, rename", [
+      ("basic_lstm_float64_multi", lambda n: n.replace(
+          "/kernel", "/weights").replace("/bias", "/biases")),
+      ("basic_lstm_float64_multi", lambda n: n.replace("rnn/", "RNN/").replace(
+          "multi_rnn_cell/cell_", "MultiRNNCell/Cell").replace(
+              "basic_lstm_cell/kernel", "BasicLSTMCell/Linear/Matrix").replace(
+                  "basic_lstm_cell/bias", "BasicLSTMCell/Linear/Bias")),
+      ("gru_cell", lambda n: n.replace("/kernel", "/weights").replace(
+          "/bias", "/biases")),
+  ], ids=["lstm-tf1.0", "lstm-tf0.x", "gru-tf1.0"])
+  def test_convert_as_renamed_and_say_so(self, tmp_path, name, rename):
+    source = variables_of(tf1_cells.prefix(name))
+    old = {rename(n): v for n, v in source.items()}
+    prefix = str(tmp_path / "old.ckpt")
+    names = sorted(old)
+    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names,
+                      shape_and_slices=[""] * len(names),
+                      tensors=[tf.constant(old[n]) for n in names])
+    output = str(tmp_path / "lstm.keras")
+    status, out, err = run_command(prefix, output, verify=True)
+    assert status == 0, err
+    assert "read under TF 1.2's names" in out and names[0] in out
+    golden = golden_outputs(name, tf1_cells.folder_of(name))
+    model = exporters.load_keras_file(output)
+    check(outputs(model, golden)[0], golden["outputs"], 0.0)
+    back = str(tmp_path / "back.ckpt")
+    status, _, err = run_command(output, back)
+    assert status == 0, err
+    # Back under TF 1.2's names (TF 0.x's scope `RNN` is a scope name).
+    result = variables_of(back)
+    want = {legacy_names.current_name(n): v for n, v in old.items()}
+    assert sorted(result) == sorted(want)
+    for n, value in result.items():
+      assert compare.bitwise_equal(value, want[n]), n
+
+  def test_an_old_and_a_new_name_of_one_variable_are_refused(self, tmp_path):
+    values = variables_of(tf1_cells.prefix("basic_lstm"))
+    values[L + "weights"] = values[L + "kernel"]
+    prefix = str(tmp_path / "both.ckpt")
+    names = sorted(values)
+    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names,
+                      shape_and_slices=[""] * len(names),
+                      tensors=[tf.constant(values[n]) for n in names])
+    status, _, err = run_command(prefix, str(tmp_path / "out.keras"))
+    assert_refused(status, err, "'rnn/basic_lstm_cell/weights' and "
+                   "'rnn/basic_lstm_cell/kernel' are both "
+                   "'rnn/basic_lstm_cell/kernel' under TF 1.2's names")
 
 
 class TestMappingTable:

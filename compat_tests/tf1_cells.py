@@ -74,6 +74,13 @@ class Case:
   def lstm(self):
     return "LSTM" in self.cell
 
+  @property
+  def stock(self):
+    """Whether stock Keras has a layer for it (not an LSTM with peepholes,
+    a projection, clipping or layer norm)."""
+    return not (self.use_peepholes or self.num_proj or self.cell_clip or
+                self.cell == "LayerNormBasicLSTMCell")
+
 
 CASES = {
     "gru_cell": Case("GRUCell", DYNAMIC, (5,)),

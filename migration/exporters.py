@@ -164,7 +164,10 @@ def describe(state, selection=None):
     for what, found in (("dropped optimizer state", selection.dropped),
                         ("left behind", selection.left_behind),
                         ("not read (the same weights in cuDNN's opaque "
-                         "layout)", selection.not_read)):
+                         "layout)", selection.not_read),
+                        ("read under TF 1.2's names (written before TF "
+                         "1.2; a TF1 checkpoint written back has TF 1.2's)",
+                         selection.renamed)):
       if found:
         text += f"\n  {what} ({len(found)}): {', '.join(found)}"
   return text

@@ -54,6 +54,8 @@ class Selection:
     left_behind: other variables left out on request.
     not_read: duplicates never read (CudnnGRU's opaque kernel).
     averaged: the values are the EMA shadows.
+    renamed: names written before TF 1.2 that it reads under today's
+      (`legacy_names`).
   """
   rnn: detection.FoundRNN
   description: description_lib.Description
@@ -64,6 +66,7 @@ class Selection:
   left_behind: list = dataclasses.field(default_factory=list)
   not_read: list = dataclasses.field(default_factory=list)
   averaged: bool = False
+  renamed: list = dataclasses.field(default_factory=list)
 
 
 def select(inventory, scope=None, layer=None, use_ema=False,

@@ -16,6 +16,7 @@ import tensorflow as tf
 from migration import description as description_lib
 from migration import detection
 from migration import errors
+from migration import legacy_names
 from migration import optimizer_state
 from migration import publish
 from migration import selection as selection_lib
@@ -178,8 +179,10 @@ def resolve(input_path, argument="input_path"):
 
 
 def _reader(prefix):
-  """TensorFlow's reader of a TF1 checkpoint, and its variables' shapes and
-  dtypes (read from the index alone)."""
+  """TensorFlow's reader of a TF1 checkpoint, its variables' shapes and
+  dtypes (read from the index alone) under TF 1.2+'s RNN names, and {TF
+  1.2+ name: the name it has there} of those written before TF 1.2
+  (`legacy_names`)."""
   try:
     reader = tf.train.load_checkpoint(prefix)
     shapes = reader.get_variable_to_shape_map()
@@ -190,7 +193,14 @@ def _reader(prefix):
     raise CheckpointError(
         f"{prefix!r} is a TF2 object-based checkpoint, not a TF1 one; "
         "convert from the TF2 model's .keras file instead")
-  return reader, shapes, dtypes
+  try:
+    old = legacy_names.renamed(shapes)
+  except ValueError as e:
+    raise CheckpointError(f"{prefix!r}: {e}") from e
+  for new, name in old.items():
+    shapes[new] = shapes.pop(name)
+    dtypes[new] = dtypes.pop(name)
+  return reader, shapes, dtypes, old
 
 
 def _damaged(prefix, error):
@@ -212,7 +222,7 @@ def inspect(prefix, meta=None):
   ["Data Blogger GRU: 4 units, 2 inputs, float64, scope ''"]
   """
   prefix, _ = resolve(prefix)
-  _, shapes, dtypes = _reader(prefix)
+  _, shapes, dtypes, _ = _reader(prefix)
   return detection.inspect(shapes, dtypes, program_graph(prefix, meta))
 
 
@@ -275,14 +285,18 @@ def read_selection(prefix, meta=None, **options):
   `meta` names the program's `.meta` when it is not beside the
   checkpoint."""
   prefix, _ = resolve(prefix)
-  reader, shapes, dtypes = _reader(prefix)
+  reader, shapes, dtypes, old = _reader(prefix)
   graph = program_graph(prefix, meta)
   selection = selection_lib.select(detection.inspect(shapes, dtypes, graph),
                                    graph=graph, **options)
+  selection.renamed = sorted(old[n] for n in selection.rnn.owned()
+                             if n in old)
+  # What the conversion reads, under the names the checkpoint has.
+  selection.reads = {n: old.get(r, r) for n, r in selection.reads.items()}
 
   def load(name):
     try:
-      return reader.get_tensor(name)
+      return reader.get_tensor(old.get(name, name))
     except (tf.errors.OpError, IndexError, RuntimeError) as e:
       raise _damaged(prefix, e) from e
   return LegacyState.read(selection, load), selection

@@ -383,7 +383,8 @@ def _cells(model_names, variables, graph):
     kind = _BY_NAME.get(cell_name)
     if kind is None:
       if graph is None or not (fused or any(
-          _step_matmuls(ops, name) for ops in graph.op_sets())):
+          _gate_split(ops, m) for ops in graph.op_sets()
+          for m in _step_matmuls(ops, name))):
         continue
       shape = variables[name][0]
       if len(shape) != 2 or shape[1] % 4:
@@ -439,8 +440,7 @@ def graph_settings(graph, kernel):
       found.setdefault("cell_clip", set()).add(clip if clip > 0 else None)
     for matmul in _step_matmuls(ops, kernel):
       # The gates split after the bias (LayerNormBasicLSTMCell: no bias).
-      split = _only(ops, _only(ops, matmul.name, ("BiasAdd",)) or
-                    matmul.name, ("Split",))
+      split = _gate_split(ops, matmul)
       if split is None:
         continue
       forget = f"{split}:{FORGET_BLOCK}"
@@ -476,6 +476,16 @@ def graph_settings(graph, kernel):
       for role, values in clips.items():
         found.setdefault(role, set()).update(values or {None})
   return found
+
+
+def _gate_split(ops, matmul):
+  """The `Split` of a step's [x; h] product (after its bias, if any) into
+  an LSTM's four gates, or None (a GRU's gates split in two)."""
+  split = _only(ops, _only(ops, matmul.name, ("BiasAdd",)) or matmul.name,
+                ("Split",))
+  if split is None or ops.nodes[split].attr["num_split"].i != 4:
+    return None
+  return split
 
 
 def _only(ops, name, types):
