@@ -49,7 +49,9 @@ LAYERS = [("deep_speech2", f"--layer={i}", f"rnn_{i}", {"layer": i})
                "--scope=.../rnn_decoder --initial_state_inputs", "decoder",
                {"scope": "Seq2seq/basic_rnn_seq2seq/rnn_decoder",
                 "initial_state_inputs": True}),
+              ("char_rnn", "--scope=rnnlm", "rnnlm", {"scope": "rnnlm"}),
           ]
+UNROLLED = ("encoder", "decoder", "rnnlm")   # time-major lists of steps
 
 
 def _against_recorded(model, values, key):
@@ -58,7 +60,7 @@ def _against_recorded(model, values, key):
   (eager calls round differently in float32: no fused kernels)."""
   call = tf.function(model.__call__)
   x = values[f"rnn.{key}.input"]
-  if key in ("encoder", "decoder"):   # unrolled: time-major lists
+  if key in UNROLLED:
     inputs = x.transpose(1, 0, 2)
     if key == "decoder":
       inputs = {"input": inputs,

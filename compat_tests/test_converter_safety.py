@@ -764,6 +764,7 @@ class TestOneErrorLine:
     assert_refused(status, err, "cannot be written")
     assert listing(folder) == []
 
+  @pytest.mark.slow  # runs the installed command in processes; CI runs it
   def test_the_installed_command_prints_one_line(self, keras_files,
                                                  tmp_path):
     path = str(tmp_path / "m.keras")

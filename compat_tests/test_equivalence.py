@@ -73,6 +73,7 @@ def test_xla_within_bounds(case):
   assert_rows_pass(rows)
 
 
+@pytest.mark.slow  # 500 epochs of both paths; CI runs it
 def test_training_500_epochs_exact_path_is_bitwise(tmp_path):
   rows, curves, timings = equivalence.training(
       job_configs.AdditionConfig(epochs=500),
@@ -129,6 +130,7 @@ def cases(draw):
   return equivalence.Case(**kwargs)
 
 
+@pytest.mark.slow  # every hypothesis example builds graphs; CI runs it
 @hypothesis.given(cases())
 def test_property_reference_path_is_bitwise_and_keras_within_bound(case):
   assert_rows_pass(equivalence.forward_and_gradients(

@@ -124,6 +124,7 @@ def test_classifier_job_reads_mnist_npz(tmp_path):
   assert len(result.test_accuracies) == 1 and lines[0].startswith("Epoch 0")
 
 
+@pytest.mark.slow  # runs the installed command in processes; CI runs it
 def test_legacy_addition_cli(tmp_path):
   out = str(tmp_path / "run")
   proc = script_runner.run("legacy_addition", "--epochs=51", "--bits=4",
@@ -138,6 +139,7 @@ def test_legacy_addition_cli(tmp_path):
   assert proc.stderr == ""
 
 
+@pytest.mark.slow  # runs the installed command in processes; CI runs it
 def test_legacy_classifier_cli(tmp_path):
   proc = script_runner.run("legacy_classifier", "--epochs=1", "--model=bigru",
                            "--hidden_dim=4", f"--output_dir={tmp_path}")

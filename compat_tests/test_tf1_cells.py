@@ -95,6 +95,7 @@ class TestConvertToStockKeras:
     assert plain.shape == (tf1_cells.BATCH, tf1_cells.TIME,
                            CASES[name].width)
 
+  @pytest.mark.slow  # runs the installed command in processes; CI runs it
   def test_loads_with_stock_keras_alone(self, keras_files):
     """No project module is imported: the file is stock Keras."""
     code = ("import keras, numpy as np, sys\n"

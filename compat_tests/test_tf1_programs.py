@@ -113,6 +113,7 @@ class TestInspect:
     assert gru["optimizer"] == "Adam" and len(gru["ema_shadows"]) == 20
     assert facts["global_step"] == {"name": "global_step", "dtype": "int64"}
 
+  @pytest.mark.slow  # runs the installed command in processes; CI runs it
   def test_installed_command_exits_0_on_any_checkpoint(self):
     result = script_runner.run("inspect_checkpoint",
                                f"--input={golden('extra_layer')}", "--json")

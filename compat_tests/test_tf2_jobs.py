@@ -100,6 +100,7 @@ def test_classifier_job(out_dir, model, reset_gate):
   assert len(loaded.weights) == gru_weights + 2
 
 
+@pytest.mark.slow  # runs the installed command in processes; CI runs it
 @pytest.mark.parametrize("exact", [False, True])
 def test_tf2_addition_cli_matches_the_library_bit_for_bit(tmp_path,
                                                           addition_run, exact):
@@ -149,6 +150,7 @@ def test_script_rejects_negative_threads():
   assert "--threads" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow  # runs the installed command in processes; CI runs it
 def test_tf2_classifier_cli(tmp_path):
   proc = script_runner.run("tf2_classifier", "--epochs=1", "--model=bigru",
                            "--hidden_dim=4", f"--output_dir={tmp_path}")

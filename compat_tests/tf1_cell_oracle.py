@@ -45,6 +45,7 @@ os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse  # pylint: disable=g-import-not-at-top,wrong-import-position
+import random  # pylint: disable=g-import-not-at-top,wrong-import-position
 import warnings  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -298,6 +299,10 @@ def _rnn(case, x, lengths, dtype):
 def _graph(case, with_lengths):
   """(graph, x, lengths or None, outputs, train op or None)."""
   dtype = tf.as_dtype(case.dtype)
+  # tf_keras's cells draw their initializers' seeds from Python's `random`,
+  # and the graph (its `.meta`) holds them: seeded, a rerun writes the same
+  # bytes.
+  random.seed(0)
   graph = tf.Graph()
   with graph.as_default():
     v1.set_random_seed(0)
