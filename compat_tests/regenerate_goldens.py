@@ -27,6 +27,10 @@ from gru_common import tensorflow_startup
 
 _WRITE = flags.DEFINE_bool("write", False, "Replace the committed goldens "
                            "(default: dry run).")
+_CELLS = flags.DEFINE_bool(
+    "cells", True, "Also the TF1 cells' goldens (one subprocess with "
+    "tf_keras per family); --nocells leaves them out (their tests rerun "
+    "the same oracle and compare with the committed files).")
 _FOLDER = flags.DEFINE_string("folder", None, "Where the goldens live "
                               "(default: compat_tests/goldens); the TF1 "
                               "programs' go in its tf1_programs/.")
@@ -48,11 +52,14 @@ def main(argv):
            os.path.join(folder, os.path.basename(tf1_cells.FOLDER))),
           (tf1_cells, tf1_cells.LSTM_CASES,
            os.path.join(folder, os.path.basename(tf1_cells.LSTM_FOLDER)))]
-  lstm_files = tf1_cells.FILES + (tf1_cells.CHECKPOINT + ".meta",)
+  if not _CELLS.value:
+    sets = sets[:2]
+  lstm_files = tf1_cells.LSTM_FILES
   changed = 0
   with tempfile.TemporaryDirectory() as scratch:
-    tf1_cells.write_all(list(tf1_cells.CASES), scratch)  # one subprocess
-    tf1_cells.write_all(list(tf1_cells.LSTM_CASES), scratch, meta=True)
+    if _CELLS.value:   # one subprocess per family
+      tf1_cells.write_all(list(tf1_cells.CASES), scratch)
+      tf1_cells.write_all(list(tf1_cells.LSTM_CASES), scratch, meta=True)
     for module, names, committed in sets:
       for name in names:
         written = (lstm_files if names is tf1_cells.LSTM_CASES else

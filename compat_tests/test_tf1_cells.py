@@ -160,6 +160,8 @@ class TestExactTF2Layer:
     """Runs the TF1 programs now, on this machine, and compares bit for bit
     (the committed goldens may come from another CPU)."""
     tf1_cells.write_all(list(CASES), str(tmp_path), meta=True)
+    # The oracle reproduces the committed goldens byte for byte.
+    assert not tf1_cells.unlike_committed(CASES, str(tmp_path))
     against_graph = set()
     for name, case in CASES.items():
       prefix = tf1_cells.prefix(name, str(tmp_path))

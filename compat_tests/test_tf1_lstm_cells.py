@@ -577,6 +577,8 @@ def test_bitwise_with_tensorflows_own_cells_run_now(tmp_path):
   bit for bit where the kind's bound says so, and --verify against each
   program's own graph passes with that bound."""
   tf1_cells.write_all(list(CASES), str(tmp_path), meta=True)
+  # The oracle reproduces the committed goldens byte for byte.
+  assert not tf1_cells.unlike_committed(CASES, str(tmp_path))
   for name in CASES:
     prefix = tf1_cells.prefix(name, str(tmp_path))
     state = tf1_checkpoint.read(prefix, **options(name))

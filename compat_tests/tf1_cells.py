@@ -28,6 +28,7 @@ LSTM_FOLDER = os.path.join(os.path.dirname(FOLDER), "tf1_lstm_cells")
 CHECKPOINT = "model.ckpt"
 OUTPUTS = "outputs.npz"     # x, lengths, outputs, outputs_with_lengths
 FILES = (CHECKPOINT + ".data-00000-of-00001", CHECKPOINT + ".index", OUTPUTS)
+LSTM_FILES = FILES + (CHECKPOINT + ".meta",)   # an LSTM's forget bias is there
 BATCH, TIME, INPUT = 4, 6, 3
 LENGTHS = (6, 3, 1, 5)      # full, shorter, a single step
 STEPS = 3                   # Adam steps of the cases that train
@@ -152,7 +153,18 @@ def write(name, folder=None):
   """Runs case `name`'s TF1 program (in a subprocess, see the module
   docstring) into `folder`/<name>/; returns the files it wrote."""
   write_all([name], folder or folder_of(name), meta=name in LSTM_CASES)
-  return FILES + ((CHECKPOINT + ".meta",) if name in LSTM_CASES else ())
+  return LSTM_FILES if name in LSTM_CASES else FILES
+
+
+def unlike_committed(names, folder):
+  """The files of cases `names` written into `folder` that are not byte
+  for byte the committed goldens (the oracle reproduces them)."""
+  from compat_tests import golden_files  # pylint: disable=g-import-not-at-top
+  return [f"{name}/{file}" for name in names
+          for file in (LSTM_FILES if name in LSTM_CASES else FILES)
+          if not golden_files.same_file(os.path.join(folder, name, file),
+                                        os.path.join(folder_of(name), name,
+                                                     file))]
 
 
 def write_all(names, folder=FOLDER, meta=False):
