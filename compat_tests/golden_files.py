@@ -2,6 +2,7 @@
 goldens' writers (`regenerate_goldens`, `real_programs.regenerate`)."""
 
 import filecmp
+import os
 
 import numpy as np
 
@@ -16,3 +17,11 @@ def same_file(a, b):
           x[k].tobytes() == y[k].tobytes() and x[k].dtype == y[k].dtype
           for k in x.files)
   return filecmp.cmp(a, b, shallow=False)
+
+
+def status(new, old):
+  """"new" (no committed file), "same" or "differs": how a regenerated
+  golden file compares with the committed one."""
+  if not os.path.exists(old):
+    return "new"
+  return "same" if same_file(new, old) else "differs"

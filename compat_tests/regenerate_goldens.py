@@ -68,8 +68,7 @@ def main(argv):
         for file in written:
           new = os.path.join(scratch, name, file)
           old = os.path.join(committed, name, file)
-          status = ("new" if not os.path.exists(old) else
-                    "same" if golden_files.same_file(new, old) else "differs")
+          status = golden_files.status(new, old)
           changed += status != "same"
           print(f"{status:8} {os.path.relpath(old, folder)}")
   if not _WRITE.value:

@@ -63,6 +63,15 @@ def variables_of(prefix):
   return {n: reader.get_tensor(n) for n in reader.get_variable_to_shape_map()}
 
 
+def save_variables(prefix, values):
+  """Writes {name: array} as a TF1 checkpoint at `prefix`; returns it."""
+  names = sorted(values)
+  tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names,
+                    shape_and_slices=[""] * len(names),
+                    tensors=[tf.constant(values[n]) for n in names])
+  return prefix
+
+
 class TestRefusals:
 
   @pytest.mark.parametrize("edit, error, match", [

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from compat_tests import script_runner
 from compat_tests.test_converter_safety import assert_refused
+from compat_tests.test_migration import save_variables
 from compat_tests.test_migration import variables_of
 from compat_tests import tf1_programs
 from gru_commands import conversion
@@ -219,11 +220,7 @@ def write_edited(name, edit, folder):
   edit(values)
   prefix = os.path.join(folder, "edited", "model.ckpt")
   os.makedirs(os.path.dirname(prefix))
-  names = sorted(values)
-  tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names,
-                    shape_and_slices=[""] * len(names),
-                    tensors=[tf.constant(values[n]) for n in names])
-  return prefix
+  return save_variables(prefix, values)
 
 
 def _retype(values, name, dtype):

@@ -162,9 +162,9 @@ def unlike_committed(names, folder):
   from compat_tests import golden_files  # pylint: disable=g-import-not-at-top
   return [f"{name}/{file}" for name in names
           for file in (LSTM_FILES if name in LSTM_CASES else FILES)
-          if not golden_files.same_file(os.path.join(folder, name, file),
-                                        os.path.join(folder_of(name), name,
-                                                     file))]
+          if golden_files.status(os.path.join(folder, name, file),
+                                 os.path.join(folder_of(name), name,
+                                              file)) != "same"]
 
 
 def write_all(names, folder=FOLDER, meta=False):

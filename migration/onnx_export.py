@@ -226,17 +226,23 @@ class Graph:
         [0, 0, -1], np.int64))])
 
 
-def _cell_arrays(cell):
-  """(W, R, B) of one direction from a stock Keras GRUCell, per
-  `ONNX_GRU`."""
+def _check_stock_cell(cell, operator):
+  """Refuses a stock Keras cell that ONNX's `operator` (GRU, LSTM), with
+  its default activations, does not compute."""
   for field, value in (("activation", "tanh"),
                        ("recurrent_activation", "sigmoid")):
     got = getattr(getattr(cell, field), "__name__", None)
     if got != value:
-      raise OnnxError(f"layer {cell.name!r}: {field} is {got!r}; ONNX's GRU "
-                      f"here computes {value!r}")
+      raise OnnxError(f"layer {cell.name!r}: {field} is {got!r}; ONNX's "
+                      f"{operator} here computes {value!r}")
   if not cell.use_bias:
     raise OnnxError(f"layer {cell.name!r}: use_bias=False")
+
+
+def _cell_arrays(cell):
+  """(W, R, B) of one direction from a stock Keras GRUCell, per
+  `ONNX_GRU`."""
+  _check_stock_cell(cell, "GRU")
   weights = {w.name: np.asarray(w.numpy()) for w in cell.weights}
   arrays = {}
   for keras_name, onnx_name in ONNX_GRU:
@@ -277,14 +283,7 @@ def _lstm_arrays(cell):
       arrays["P"] = np.concatenate([weights["w_i_diag"], weights["w_o_diag"],
                                     weights["w_f_diag"]])
     return arrays
-  for field, value in (("activation", "tanh"),
-                       ("recurrent_activation", "sigmoid")):
-    got = getattr(getattr(cell, field), "__name__", None)
-    if got != value:
-      raise OnnxError(f"layer {cell.name!r}: {field} is {got!r}; ONNX's "
-                      f"LSTM here computes {value!r}")
-  if not cell.use_bias:
-    raise OnnxError(f"layer {cell.name!r}: use_bias=False")
+  _check_stock_cell(cell, "LSTM")
   bias = blocks(weights["bias"], ONNX_LSTM_FROM_KERAS)
   return {"W": blocks(weights["kernel"], ONNX_LSTM_FROM_KERAS).T,
           "R": blocks(weights["recurrent_kernel"], ONNX_LSTM_FROM_KERAS).T,

@@ -233,8 +233,7 @@ def main():
       for file in real_programs.FILES:
         new = os.path.join(scratch, name, file)
         old = os.path.join(args.folder, name, file)
-        status = ("new" if not os.path.exists(old) else
-                  "same" if golden_files.same_file(new, old) else "differs")
+        status = golden_files.status(new, old)
         changed += status != "same"
         print(f"{status:8} {os.path.relpath(old, args.folder)}")
   if not args.write:

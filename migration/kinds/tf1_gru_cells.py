@@ -213,10 +213,10 @@ class TF1GRUCells(base.Kind):
 
   def check(self, component):
     settings = component.settings
-    if not isinstance(settings, CellSettings):
+    if not isinstance(settings, self.settings_type):
       raise description_lib.SpecError(
-          f"{component.name}: settings must be CellSettings, got "
-          f"{settings!r}")
+          f"{component.name}: settings must be "
+          f"{self.settings_type.__name__}, got {settings!r}")
     if self.wiring(component) in (SINGLE, BIDIRECTIONAL) and (
         component.layers != 1):
       raise description_lib.SpecError(
@@ -822,30 +822,35 @@ def _layers(wiring, members):
       f"{sorted(m[2] for m in members if m[1] == 'bw')}); none is picked"])]
 
 
-def _check(scope, wiring, members, variables):
-  """(kind, component or None, present names, problems) of one RNN."""
+def cell_layout(wiring, members):
+  """(kind, layers, each cell's path, problems) of one RNN's cells
+  `members` ((layer, direction, name, kind, ...)): one kind, layers 0..n-1,
+  a cell in every (layer, direction)."""
   kinds = sorted({m[3] for m in members})
-  kind = kinds[0]
   problems = []
   if len(kinds) > 1:
     problems.append(f"its cells are of different kinds {kinds}")
   layers = sorted({m[0] for m in members})
-  directions = ("fw", "bw")[:wiring[0]]
   by_cell = {(m[0], m[1]): m for m in members}
   if layers != list(range(len(layers))):
     problems.append(f"its layers are {layers}, not 0..{len(layers) - 1}")
-  expected_cells = [(l, d) for l in layers for d in directions]
-  missing_cells = [c for c in expected_cells if c not in by_cell]
-  cell_names = tuple(by_cell[c][2] if c in by_cell else "?"
-                     for c in expected_cells)
-  paths = _paths(wiring, cell_names)
+  expected = [(l, d) for l in layers for d in ("fw", "bw")[:wiring[0]]]
+  missing = [c for c in expected if c not in by_cell]
+  if missing:
+    problems.append(f"it lacks the {missing[0][1]} cell of layer "
+                    f"{missing[0][0]}")
+  paths = _paths(wiring, tuple(by_cell[c][2] if c in by_cell else "?"
+                               for c in expected))
+  return kinds[0], layers, paths, problems
+
+
+def _check(scope, wiring, members, variables):
+  """(kind, component or None, present names, problems) of one RNN."""
+  kind, layers, paths, problems = cell_layout(wiring, members)
   probe = make(kind, tuple(1 for _ in layers), 1, "float32", paths, wiring,
                scope)
   wanted = list(probe.variables())
   present = [c for c in wanted if c in variables]
-  if missing_cells:
-    problems.append(f"it lacks the {'/'.join(missing_cells[0][1:])} cell "
-                    f"of layer {missing_cells[0][0]}")
   missing = sorted(c for c in wanted if c not in variables)
   if missing:
     problems.append(f"it lacks {missing}")

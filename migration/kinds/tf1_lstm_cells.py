@@ -136,16 +136,12 @@ class TF1LSTMCells(gru.TF1GRUCells):
     return cells_lib.FORGET_BIAS[self.cell] if value is None else value
 
   def check(self, component):
+    super().check(component)
     settings = component.settings
-    if not isinstance(settings, LSTMSettings):
-      raise description_lib.SpecError(
-          f"{component.name}: settings must be LSTMSettings, got "
-          f"{settings!r}")
     if component.wiring.initial_state:
       raise description_lib.SpecError(
           f"the {self.describe(component)} starts from zeros here: LSTM "
           "layers started from other states are not supported yet")
-    super().check(component)
     if settings.peepholes and self.cell not in cells_lib.PEEPHOLES:
       raise description_lib.SpecError(f"a {self.name} has no peepholes")
     if settings.num_proj is not None and self.cell not in (
@@ -499,23 +495,7 @@ def _only(ops, name, types):
 
 def _check(scope, wiring, members, variables, graph):
   """(kind, component or None, present names, problems) of one LSTM RNN."""
-  kinds = sorted({m[3] for m in members})
-  kind = kinds[0]
-  problems = []
-  if len(kinds) > 1:
-    problems.append(f"its cells are of different kinds {kinds}")
-  layers = sorted({m[0] for m in members})
-  directions = ("fw", "bw")[:wiring[0]]
-  by_cell = {(m[0], m[1]): m for m in members}
-  if layers != list(range(len(layers))):
-    problems.append(f"its layers are {layers}, not 0..{len(layers) - 1}")
-  expected = [(l, d) for l in layers for d in directions]
-  missing_cells = [c for c in expected if c not in by_cell]
-  if missing_cells:
-    problems.append(f"it lacks the {missing_cells[0][1]} cell of layer "
-                    f"{missing_cells[0][0]}")
-  paths = gru._paths(wiring, tuple(  # pylint: disable=protected-access
-      by_cell[c][2] if c in by_cell else "?" for c in expected))
+  kind, layers, paths, problems = gru.cell_layout(wiring, members)
   cells = [description_lib.join(scope, p) for p in paths]
   known = set(cells_lib.variables(kind, True, True)) | set(
       cells_lib.variables(kind, layer_norm=True))
@@ -560,7 +540,7 @@ def _check(scope, wiring, members, variables, graph):
     return kind, None, present, problems
   units = []
   for layer in layers:
-    cell = cells[layer * len(directions)]
+    cell = cells[layer * wiring[0]]
     kernel = variables[f"{cell}/{cells_lib.KERNEL}"][0]
     width = ((kernel[1],) if layer_norm else
              variables.get(f"{cell}/{cells_lib.BIAS}", ((None,),))[0])
