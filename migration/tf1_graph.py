@@ -204,6 +204,7 @@ class ProgramGraph:
     self.path = path
     self.nodes = {n.name: n for n in nodes}
     self.functions = {f.signature.name: f for f in functions}
+    self._op_sets = None
     self.consumers = {}
     for node in nodes:
       for name in node.input:
@@ -258,7 +259,9 @@ class ProgramGraph:
     return sorted(found)
 
   def op_sets(self):
-    """The graph's own `Ops`, then each TF2 loop body's."""
+    """The graph's own `Ops`, then each TF2 loop body's (made once)."""
+    if self._op_sets is not None:
+      return self._op_sets
     found = [Ops(self.nodes, self.consumers, self.variable_of)]
     for name in sorted(self.nodes):
       node = self.nodes[name]
@@ -266,6 +269,7 @@ class ProgramGraph:
               if node.op in _WHILE_OPS else None)
       if body is not None:
         found.append(self._body_ops(node, body))
+    self._op_sets = found
     return found
 
   def _body_ops(self, node, body):
