@@ -126,7 +126,7 @@ class TF1LSTMCells(gru.TF1GRUCells):
     self.name = name
     self.cell = CUDNN_COMPATIBLE if name == CUDNN_LSTM else name
     self.first_variable = cells_lib.KERNEL
-    if name == LSTM_CELL:   # One hint for the four kinds.
+    if name == LSTM_CELL:   # One hint for every LSTM kind.
       self.looks_like = "TF1 LSTM cell '.../lstm_cell/kernel' [in+u, 4u]"
 
   # The description.
@@ -314,8 +314,8 @@ class TF1LSTMCells(gru.TF1GRUCells):
   # Detection.
 
   def detect(self, model_names, variables, graph=None):
-    """Every TF1 LSTM cell RNN, of all four kinds (found together), so only
-    the LSTMCell kind's instance detects."""
+    """Every TF1 LSTM cell RNN, of every LSTM kind (found together), so
+    only the LSTMCell kind's instance detects."""
     from migration import detection  # pylint: disable=g-import-not-at-top
     if self.name != LSTM_CELL:
       return []
