@@ -40,6 +40,13 @@ import tf2
 CASES = tf1_cells.LSTM_CASES
 PLAIN = sorted(n for n, c in CASES.items() if c.stock)
 WITH_OPTIONS = sorted(set(CASES) - set(PLAIN))
+# One case per kind, bound and wiring family (TF1 and TF2 loops, unrolled
+# steps, stacks, both dtypes): --verify rerun against each graph, and the
+# round trips through the TF2 layers.
+VERIFIED = ("basic_lstm_adam", "basic_lstm_float64_multi",
+            "cudnn_lstm_bidirectional", "layer_norm_lstm",
+            "lstm_block_cell", "lstm_cell_bidirectional",
+            "lstm_cell_options_float64", "lstm_cell_static")
 
 
 def options(name):
@@ -154,7 +161,9 @@ class TestForgetBias:
 
 class TestRoundTrip:
 
-  @pytest.mark.parametrize("name", sorted(CASES))
+  @pytest.mark.parametrize("name", VERIFIED + ("lstm_cell_options",
+                                               "layer_norm_lstm_bidirectional"
+                                               "_float64"))
   def test_through_tf2_layers_is_bitwise(self, name, keras_files, tmp_path):
     self._round_trip(name, keras_files[name, mapping.TF2], tmp_path,
                      fold=False)
@@ -368,10 +377,11 @@ class TestMappingTable:
         assert np.abs(back[n] - v).max() <= np.spacing(2.0), n
 
 
-ONNX_CELLS = sorted(n for n, c in CASES.items()
-                    if c.dtype == "float32" and not (
-                        c.num_proj or c.cell_clip or
-                        c.cell == lstm_lib.LAYER_NORM))
+# One per thing ONNX's LSTM operator is given: a stock LSTM with a forget
+# bias folded into B, peepholes as P (from the TF2 layers), a stacked
+# bidirectional stack, a forget bias of 0.
+ONNX_CELLS = ("basic_lstm", "cudnn_lstm_bidirectional", "lstm_cell_peepholes",
+              "lstm_cell_static")
 
 
 class TestOnnx:
@@ -502,14 +512,6 @@ def test_tf2_layers_run_on_jax_and_pytorch(backend, keras_files, tmp_path):
     assert out[name].dtype == np.dtype(case.dtype), name
     check(out[name], golden_outputs(name)["outputs"],
           tolerances.TF1_LSTM_STOCK.for_dtype(case.dtype))
-
-
-# --verify against the graph run now: one case per kind, bound and
-# wiring family (TF1 and TF2 loops, unrolled steps, stacks, both dtypes).
-VERIFIED = ("basic_lstm_adam", "basic_lstm_float64_multi",
-            "cudnn_lstm_bidirectional", "layer_norm_lstm",
-            "lstm_block_cell", "lstm_cell_bidirectional",
-            "lstm_cell_options_float64", "lstm_cell_static")
 
 
 @pytest.mark.slow
