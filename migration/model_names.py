@@ -42,13 +42,13 @@ class Layout:
     heads = {c.scope for c in components[1:]}
     head_scope = heads.pop() if len(heads) == 1 else None
     step, adam = state.global_step, state.adam
-    forget_bias = getattr(kinds.get(components[0].kind), "forget_bias", None)
+    forget_bias = kinds.get(components[0].kind).forget_bias(components[0])
     return cls(scope, None if head_scope in (None, scope) else head_scope,
                adam.scope if adam is not None else "",
                step.dtype if step else None,
                step.name if step and step.name != detection.GLOBAL_STEP
                else None, adam.powers_scope if adam is not None else None,
-               repr(forget_bias(components[0])) if forget_bias else None)
+               None if forget_bias is None else repr(forget_bias))
 
   def scopes(self, description):
     """{component name: scope} that this layout gives `description`: the

@@ -225,14 +225,10 @@ def _with_forget_bias(description, value):
   """`description` with its LSTM's forget bias set by `--forget_bias`."""
   first = description.components[0]
   kind = description_lib.kind_of(first)
-  argument = Argument("forget_bias", value)
-  if not hasattr(kind, "with_forget_bias"):
-    raise SelectionError(argument, f": the {first.describe()} has no forget "
-                         "bias (only TF1 LSTM cells do)")
   try:
     component = kind.with_forget_bias(first, value)
   except description_lib.SpecError as e:
-    raise SelectionError(argument, f": {e}") from e
+    raise SelectionError(Argument("forget_bias", value), f": {e}") from e
   return description_lib.Description(
       (component,) + description.components[1:], description.inputs)
 

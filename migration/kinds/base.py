@@ -25,6 +25,8 @@ A kind is one module that subclasses `Kind` and registers an instance with
                                   ports (`tf1_port` kinds; the others are
                                   checked against this project's exact TF2
                                   layers)
+    forget_bias(component),       TF1 LSTMs: the run-time forget bias (the
+    with_forget_bias(c, value)    model's name records it; `--forget_bias`)
     check_onnx(component)         ONNX: why it has no exact ONNX graph
     onnx(graph, component, ...)   ONNX: its nodes
 
@@ -136,6 +138,20 @@ class Kind:
     `rows` apply, in the order of `variables`; an entry may carry a fifth
     element, rows of its own (a learned initial state's layer)."""
     raise NotImplementedError(self.name)
+
+  def forget_bias(self, component):
+    """What a TF1 LSTM adds to its forget gate at run time (not in the
+    checkpoint); None for kinds without one."""
+    del component
+    return None
+
+  def with_forget_bias(self, component, value):
+    """`component` with the forget bias `value` (`--forget_bias`), or
+    description.SpecError."""
+    del value
+    raise description_lib.SpecError(
+        f"the {component.describe()} has no forget bias (only TF1 LSTM "
+        "cells do)")
 
   def with_learned_states(self, component, states):
     """`component` started from the learned states ((name, shape), ...),

@@ -375,7 +375,7 @@ def _cells(model_names, variables, graph):
                  scope.endswith("/projection")):
       continue
     cell_name = scope.rpartition("/")[2]
-    fused = graph is not None and _fused_node(graph, name) is not None
+    fused = graph is not None and _runs_fused(graph, name)
     kind = _BY_NAME.get(cell_name)
     if kind is None:
       if graph is None or not (fused or any(
@@ -404,9 +404,9 @@ def _fused(ops, kernel):
   return found
 
 
-def _fused_node(graph, kernel):
+def _runs_fused(graph, kernel):
   """Whether the program's graph runs a fused LSTM op over `kernel`."""
-  return any(_fused(ops, kernel) for ops in graph.op_sets()) or None
+  return any(_fused(ops, kernel) for ops in graph.op_sets())
 
 
 def _step_matmuls(ops, kernel):
