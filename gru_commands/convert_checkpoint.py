@@ -48,6 +48,19 @@ it compared with (the program's own graph, or this project's reference and
 why), and publishes the output only if every difference is within its
 bound.
 
+--outputs converts the whole program instead of one RNN: the tensors it
+names are the model's outputs, and the program's graph between its
+placeholders and them becomes one Keras functional model: its RNN loops the
+converted layers of their kinds, embeddings, dense layers, convolutions,
+pooling and batch norms the stock Keras layers, every other op the matching
+keras.ops function. An op without a translation is refused by name, with
+where it is; nothing is approximated. --verify then runs the program's own
+graph (only the pure ops the outputs need) on a probe batch and compares
+every output.
+
+  tf1-convert-checkpoint --input=run/model.ckpt --outputs=logits,probs \
+      --feed=keep_prob=1.0 --output=model.keras --verify
+
 The input is never touched: an output that would replace or remove any of
 its files is refused. The output appears whole or not at all: a refused,
 failed or interrupted conversion leaves it as it was, and an existing output
@@ -128,6 +141,18 @@ _DROP_OPTIMIZER_STATE = flags.DEFINE_bool(
     "state (any TF1 optimizer's slots, Adam's beta powers, global_step) is "
     "dropped and listed. Without it, state other than TF1 Adam's is "
     "refused.")
+_OUTPUTS = flags.DEFINE_list(
+    "outputs", None, "Convert the whole program computing these tensors of "
+    "its graph ('scope/op:0', or an op name for its output 0: logits, "
+    "output/scores) into one Keras model (--output=FILE.keras). Needs the "
+    "program's .meta. Every placeholder the outputs read becomes a model "
+    "input named after it, unless --feed fixes it.")
+_FEED = flags.DEFINE_string(
+    "feed", None, "With --outputs: NAME=VALUE,... fixes scalar placeholders "
+    "that matter only in training (keep_prob=1.0, is_training=false).")
+_PROBE = flags.DEFINE_string(
+    "probe", None, "With --outputs --verify: an .npz of the model's inputs, "
+    "by placeholder name, to verify on instead of drawn ones.")
 _USE_EMA = flags.DEFINE_bool(
     "use_ema", False, "Convert the ExponentialMovingAverage shadows (the "
     "averaged weights TF1 users usually served) instead of the raw weights.")
@@ -148,7 +173,8 @@ def main(argv):
       forget_bias=_FORGET_BIAS.value,
       allow_unconverted=_ALLOW_UNCONVERTED.value,
       drop_optimizer_state=_DROP_OPTIMIZER_STATE.value,
-      use_ema=_USE_EMA.value)
+      use_ema=_USE_EMA.value, outputs=_OUTPUTS.value, feed=_FEED.value,
+      probe=_PROBE.value)
 
 
 def run():

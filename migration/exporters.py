@@ -399,6 +399,14 @@ def convert_path(input_path, output_path, target=mapping.TF2, family=None,
   # Unset options: None or False (not 0.0, a forget bias).
   options = {k: v for k, v in options.items()
              if v is not None and v is not False}
+  if options.get("outputs"):
+    return _whole_program(input_path, output_path, target, verify,
+                          overwrite, log, options)
+  for name in ("feed", "probe"):
+    if name in options:
+      raise errors.ConversionError(Argument(name), " fixes a placeholder or "
+                                   "a probe of a whole program: it needs ",
+                                   Argument("outputs", ...))
   if family is not None:
     _check_choice("family", family, seeds.FAMILIES)
   input_path = os.fspath(input_path)
@@ -428,6 +436,28 @@ def convert_path(input_path, output_path, target=mapping.TF2, family=None,
                             overwrite=overwrite, inputs=resolved[1], log=log)
     source = _read_tf1_input(input_path, resolved, target, exporter, options)
   return _export(source, exporter, output, output_path, verify)
+
+
+# The options of a whole program's conversion (`whole_program`).
+PROGRAM_OPTIONS = ("outputs", "feed", "meta", "probe")
+
+
+def _whole_program(input_path, output_path, target, verify, overwrite, log,
+                   options):
+  from migration import whole_program  # pylint: disable=g-import-not-at-top
+  other = sorted(set(options) - set(PROGRAM_OPTIONS))
+  if other:
+    raise errors.ConversionError(
+        Argument("outputs", ...), " converts the whole program, its layers "
+        "found in its graph; it takes no ", Argument(other[0], ...))
+  if os.fspath(input_path).endswith(publish.KERAS_SUFFIX):
+    raise errors.ConversionError(
+        Argument("outputs", ...), " names tensors of a TF1 program's graph; "
+        f"{input_path!r} is a .keras file")
+  return whole_program.convert(
+      input_path, output_path, options["outputs"], feed=options.get("feed"),
+      meta=options.get("meta"), target=target, verify=verify,
+      probe=options.get("probe"), overwrite=overwrite, log=log)
 
 
 def _export(source, exporter, output, output_path, verify):

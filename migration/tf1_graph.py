@@ -37,8 +37,11 @@ from migration import errors
 
 # Ops that compute values from values (and control flow, variables,
 # TensorArrays and TensorLists, which only hold them): what `--verify` may run of a
-# program's graph. Anything else (file I/O, Save/Restore, PyFunc, queues and
-# readers, Print, custom ops) is refused by name.
+# program's graph. Random draws (dropout) are among them: they only compute,
+# and a program whose outputs depend on them differs from its converted
+# model, which --verify then reports. Anything else (file I/O,
+# Save/Restore, PyFunc, queues and readers, Print, custom ops) is refused by
+# name.
 PURE_OPS = frozenset("""
 Abs Add AddN AddV2 All Any ArgMax ArgMin Assert AvgPool BatchMatMul
 BatchMatMulV2 BatchMatMulV3 BiasAdd BlockLSTM BlockLSTMV2 BroadcastArgs
@@ -51,7 +54,7 @@ IsFinite L2Loss LeakyRelu Less LessEqual Log Log1p LogSoftmax LogicalAnd
 LogicalNot LogicalOr LoopCond LSTMBlockCell MatMul Max MaxPool MaxPoolV2
 Maximum Mean Merge Min Minimum Mod Mul Neg NextIteration NoOp NotEqual
 OneHot OnesLike Pack Pad PadV2 Placeholder PlaceholderWithDefault Pow Prod
-Range Rank ReadVariableOp RealDiv Reciprocal Relu Relu6 Reshape
+RandomStandardNormal RandomUniform Range Rank ReadVariableOp RealDiv Reciprocal Relu Relu6 Reshape
 ResourceGather ReverseSequence ReverseV2 Round Rsqrt Select SelectV2 Selu
 Shape ShapeN Sigmoid Sign Sin Size Slice Softmax Softplus Softsign Split
 SplitV Sqrt Square SquaredDifference Squeeze StopGradient StridedSlice

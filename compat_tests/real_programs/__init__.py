@@ -10,6 +10,11 @@ docstring cites the source and lists every deviation.
                    configuration: an embedding, a 2-layer BasicLSTMCell
                    MultiRNNCell unrolled by `legacy_seq2seq.rnn_decoder`
                    under `rnnlm`, a softmax projection.
+  cnn_rnn_last     jiegzhan/multi-class-text-classification-cnn-rnn
+                   text_cnn_rnn.py: conv2d + max-pool feature maps run by
+                   `static_rnn` over a GRUCell with `sequence_length`, the
+                   output at each sentence's last real step selected by
+                   length masks (`Output`), a softmax layer.
   deep_speech2     tensorflow/models research/deep_speech/
                    deep_speech_model.py (TF1 DeepSpeech2): conv + batch
                    norm, then bidirectional GRU layers all under the scope
@@ -23,6 +28,10 @@ docstring cites the source and lists every deviation.
                    2-layer GRU MultiRNNCell, the decoder started from the
                    encoder's final state (the contrib functions
                    reproduced from TF 1.x's source).
+  text_rnn         gaussic/text-classification-cnn-rnn rnn_model.py
+                   (TextRNN): an embedding, `dynamic_rnn` over 2
+                   BasicLSTMCells in DropoutWrappers, the last step's
+                   output through dense layers `fc1`/`fc2`.
   tied_bigru       natureLanguageQing/alternating-reader-tf (the TF 1.13
                    port of nschuc/alternating-reader-tf)
                    model/AlternatingAttention.py: one GRUCell object passed
@@ -40,7 +49,8 @@ import gzip
 import os
 import shutil
 
-PROGRAMS = ("char_rnn", "deep_speech2", "han", "seq2seq_signal", "tied_bigru")
+PROGRAMS = ("char_rnn", "cnn_rnn_last", "deep_speech2", "han",
+            "seq2seq_signal", "text_rnn", "tied_bigru")
 FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))), "goldens", "real_programs")
 CHECKPOINT = "model.ckpt"   # + .index, .data-00000-of-00001, .meta.gz

@@ -1,0 +1,244 @@
+"""A whole TF1 program to one Keras model file: `tf1-convert-checkpoint
+--outputs=...`.
+
+    convert(input_path, output_path, outputs, ...)
+
+reads the checkpoint and the program's graph (the `.meta` beside it, or
+`meta`), translates the graph between its placeholders and `outputs`
+(`tf1_program`), and writes the Keras model as a `.keras` file through the
+same stage -> verify -> publish path as every conversion (`publish`):
+nothing appears unless it is whole and, with `verify`, unless the written
+model, loaded back, computes every output within `tolerances.PROGRAM` of
+the program's own graph run on a probe batch (`tf1_graph.run`: only the
+pure subgraph the outputs need, with the checkpoint's values).
+
+The summary accounts for every variable of the checkpoint: converted,
+optimizer state, or not read by these outputs.
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+
+from gru_common import compare
+from gru_common import tolerances
+from migration import detection
+from migration import errors
+from migration import publish
+from migration import tf1_checkpoint
+from migration import tf1_graph
+from migration import tf1_program
+
+Argument = errors.Argument
+DEFAULT_BATCH = 3     # probe rows
+DEFAULT_SIZE = 5      # any other dimension a placeholder leaves open
+
+
+@dataclasses.dataclass
+class Result:
+  """What `convert` did (the shape of `exporters.Conversion`)."""
+  summary: str
+  program: tf1_program.Program
+  model: object = None
+  checks: list = None
+  published: bool = False
+  state: object = None
+
+  @property
+  def ok(self):
+    return self.checks is None or all(c.passed for c in self.checks)
+
+
+class _Values:
+  """The checkpoint's variables, read when asked (`tf1_graph.run`)."""
+
+  def __init__(self, reader):
+    self.reader = reader
+
+  def __contains__(self, name):
+    return self.reader.has_tensor(name)
+
+  def __getitem__(self, name):
+    return self.reader.get_tensor(name)
+
+
+def convert(input_path, output_path, outputs, feed=None, meta=None,
+            target="tf2", verify=False, probe=None, overwrite=False,
+            log=None):
+  """Converts the program computing `outputs` into `output_path` (.keras).
+
+  Args:
+    input_path: a TF1 checkpoint prefix, or a folder naming one.
+    output_path: the .keras file to write.
+    outputs: tensor names ('scope/op:0', or an op name), a list or a
+      comma-separated string.
+    feed: 'NAME=VALUE,...' fixing scalar placeholders (`is_training=false`,
+      a keep probability of 1.0).
+    meta: the program's `.meta`, if not PREFIX.meta.
+    target: "tf2" (this project's exact RNN layers) or "keras" (stock).
+    verify: compare the written model with the program's graph first.
+    probe: an .npz of the model's inputs by placeholder name, for `verify`.
+    overwrite: replace an existing output.
+    log: called with one line per housekeeping action.
+
+  Raises:
+    errors.ConversionError (or a subclass): bad input, named.
+  """
+  import keras  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  if isinstance(outputs, str):
+    outputs = [o for o in outputs.split(",") if o.strip()]
+  if not outputs:
+    raise errors.ConversionError(Argument("outputs"),
+                                 " names no tensor")
+  if not os.fspath(output_path).endswith(publish.KERAS_SUFFIX):
+    raise errors.ConversionError(
+        Argument("output_path"), f" {output_path!r}: a whole program is "
+        f"written as a {publish.KERAS_SUFFIX} file")
+  prefix, reads = tf1_checkpoint.resolve(os.fspath(input_path))
+  meta = meta or tf1_graph.meta_path(prefix)
+  if not os.path.isfile(meta):
+    raise errors.MissingInputError(
+        Argument("meta"), f": {Argument('outputs')} names tensors of the "
+        f"program's graph, and there is no .meta at {meta!r}")
+  graph = tf1_graph.read(meta)
+  names = [tf1_graph.tensor_name(o.strip()) for o in outputs]
+  for name in names:
+    if tf1_graph.op_name(name) not in graph.nodes:
+      raise tf1_program.ProgramError(
+          Argument("outputs"), f": {name!r} is not a tensor of {meta!r}")
+  lacking = tf1_graph.missing_ops(graph, graph.subgraph(names))
+  if lacking:
+    raise tf1_graph.GraphError(
+        f"{meta!r} does not import in this TensorFlow: the outputs need "
+        f"ops it does not have: {', '.join(lacking)}")
+  reader = tf.train.load_checkpoint(prefix)
+  feeds = tf1_program.parse_feed(graph, feed)
+  program = tf1_program.translate(graph, reader, names, feeds, target)
+  x = _probe(program, probe) if verify else None
+  output = publish.Output(output_path, is_checkpoint=False,
+                          overwrite=overwrite, inputs=list(reads) + [meta],
+                          log=log)
+  result = Result(summary_text(program, reader, graph, input_path,
+                               output_path), program, program.model)
+  with output.stage() as tmp:
+    program.model.save(tmp)
+    if verify:
+      import tf2  # pylint: disable=g-import-not-at-top
+      del tf2     # imported for its registered layers, which the file names
+      loaded = keras.saving.load_model(tmp, safe_mode=True, compile=False)
+      result.checks = check_against_graph(graph, reader, program, loaded, x)
+      result.summary += (f"\n  verified against the program's own graph "
+                         f"({meta}) on a probe batch")
+    if result.ok:
+      output.publish(tmp)
+      result.published = True
+  return result
+
+
+def summary_text(program, reader, graph, input_path, output_path):
+  """What was written, from what, and where every variable went."""
+  inputs = ", ".join(f"{n} {list(s)} {d}" for n, s, d in program.inputs)
+  feeds = ", ".join(f"{n}={v.item()!r}" for n, v in program.feeds.items())
+  converted = program.converted()
+  optimizer, unused = _classify(program.unused, converted, reader, graph)
+  total = len(reader.get_variable_to_shape_map())
+  lines = [
+      f"Wrote a Keras model of the whole program to {output_path} from "
+      f"{input_path}",
+      f"  inputs (in order): {inputs}",
+      f"  outputs: {', '.join(program.outputs)}",
+      f"  fixed: {feeds or 'nothing'}",
+      f"  layers: {len(program.model.layers)}; not stock Keras: "
+      f"{', '.join(program.not_stock) or 'none'}",
+      f"  variables: {total} in the checkpoint; {len(converted)} converted, "
+      f"{len(optimizer)} optimizer state (not carried), {len(unused)} not "
+      "read by these outputs"]
+  lines += [f"    not read: {n}" for n in unused]
+  return "\n".join(lines)
+
+
+def _classify(names, converted, reader, graph):
+  """(optimizer state, the rest) of the variables `names`: slots of
+  converted variables, Adam's powers and the step counter are optimizer
+  state."""
+  shapes = reader.get_variable_to_shape_map()
+  counters = set(graph.step_counters())
+  slots = {s for all_ in detection.SLOTS.values() for s in all_}
+  optimizer, rest = [], []
+  for name in names:
+    parent, _, last = name.rpartition("/")
+    owner = next((c for c in converted if parent.endswith(c)), None)
+    if (last in slots and owner) or name in counters or (
+        last in detection.BETA_POWERS and list(shapes[name]) == []) or (
+            name == detection.GLOBAL_STEP):
+      optimizer.append(name)
+    else:
+      rest.append(name)
+  return optimizer, rest
+
+
+def _probe(program, path):
+  """[array per model input]: the user's (`path`, by placeholder name) or
+  drawn to fit the graph: ids below their embedding's vocabulary, other
+  integers (lengths) between 1 and the time size, floats in [-1, 1]."""
+  if path is not None:
+    try:
+      with np.load(path) as data:
+        given = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as e:
+      raise errors.MissingInputError(Argument("probe"),
+                                     f": {path!r} is not an .npz file "
+                                     f"({e})") from e
+    lacking = [n for n, _, _ in program.inputs if n not in given]
+    if lacking:
+      raise errors.ConversionError(
+          Argument("probe"), f": {path!r} has no array for the model "
+          f"inputs {lacking} (keys are placeholder names)")
+    return [np.asarray(given[n], dtype=d) for n, _, d in program.inputs]
+  rng = np.random.default_rng(0)
+  shapes = [[DEFAULT_BATCH if i == 0 and d is None else
+             DEFAULT_SIZE if d is None else d for i, d in enumerate(s)]
+            for _, s, _ in program.inputs]
+  time = min((s[1] for s in shapes if len(s) > 1), default=DEFAULT_SIZE)
+  out = []
+  for (name, _, dtype), shape in zip(program.inputs, shapes):
+    if np.issubdtype(np.dtype(dtype), np.integer):
+      if name in program.vocabulary:
+        out.append(rng.integers(0, program.vocabulary[name], shape)
+                   .astype(dtype))
+      else:
+        out.append(rng.integers(1, time + 1, shape).astype(dtype))
+    elif dtype == "bool":
+      out.append(rng.integers(0, 2, shape).astype(bool))
+    else:
+      out.append(rng.uniform(-1, 1, shape).astype(dtype))
+  return out
+
+
+def check_against_graph(graph, reader, program, model, x):
+  """[compare.Check] of `model` (the written one, loaded) on `x` against
+  the program's own graph: floats within `tolerances.PROGRAM`, integers
+  (classes) equal."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  feeds = {f"{n}:0": v for (n, _, _), v in zip(program.inputs, x)}
+  feeds.update({f"{n}:0": v for n, v in program.feeds.items()})
+  want = tf1_graph.run(graph, program.outputs, feeds, _Values(reader))
+  # Called as `predict` calls it: in a graph, which TensorFlow optimizes
+  # as it optimizes the program's.
+  got = tf.function(model)(x)
+  got = got if isinstance(got, (list, tuple)) else [got]
+  checks = []
+  for name, ours, theirs in zip(program.outputs, got, want):
+    ours, theirs = np.asarray(ours), np.asarray(theirs)
+    if ours.shape != theirs.shape or ours.dtype != theirs.dtype:
+      raise tf1_graph.NotTheProgram(
+          f"the model's output {name!r} is {ours.dtype} {list(ours.shape)}; "
+          f"the program's is {theirs.dtype} {list(theirs.shape)}")
+    if theirs.dtype.kind == "f":
+      checks.append(compare.check(name, ours, theirs, tolerances.PROGRAM))
+    else:
+      checks.append(compare.Check(name, theirs.dtype.name,
+                                  compare.compare(ours, theirs), 0.0))
+  return checks
