@@ -674,6 +674,11 @@ def run(graph, fetches, feeds, values):
   fed = {op_name(t) for t in feeds}
   graph_def = v1.GraphDef()
   graph_def.node.extend(graph.nodes[n] for n in sorted(needed - fed))
+  for node in graph_def.node:
+    # Colocation with ops left out (a fed placeholder) would not import;
+    # on one CPU it places nothing.
+    if "_class" in node.attr:
+      del node.attr["_class"]
   graph_def.library.function.extend(
       graph.functions[f] for f in graph.functions_of(needed - fed))
   read = {tensor_name(i) for n in needed - fed for i in graph.nodes[n].input}

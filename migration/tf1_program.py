@@ -274,6 +274,7 @@ class _Translator:
   def _walk(self, outputs):
     """Translates the ops the outputs need, inputs before users."""
     todo = [(t, False) for t in reversed(outputs)]
+    visiting = set()    # pushed, waiting for their inputs
     while todo:
       t, ready = todo.pop()
       if t in self.values:
@@ -285,37 +286,50 @@ class _Translator:
                            "which is not in the graph")
       needed = self._inputs_of(node)
       if not ready:
+        if t in visiting:
+          raise ProgramError(f"{self.graph.path!r} is not a graph that runs:"
+                             f" {t!r} is computed from itself")
+        visiting.add(t)
         todo.append((t, True))
         todo.extend((i, False) for i in needed if i not in self.values)
         continue
+      visiting.discard(t)
       if any(i not in self.values for i in needed):
-        continue     # an input failed; reported with `missing`
-      tags = frozenset().union(*(self.branches.get(i, ()) for i in needed))
-      if node.op == "Merge" and not any(self.values[i] is DEAD
-                                        for i in needed):
-        outputs_ = self._select(node, needed)
-        tags = self.merged_tags
+        outputs_ = None
       else:
-        outputs_ = self._translate(node, [self.values[i] for i in needed])
-      if node.op == "Switch" and isinstance(outputs_, list) and all(
-          v is not DEAD for v in outputs_):
-        # A cond on a value known only when the model runs: both branches
-        # are computed, and each Merge selects (`_select`).
-        pred = tensor_name(node.input[1])
-        self.branches[f"{name}:0"] = tags | {(pred, False)}
-        self.branches[f"{name}:1"] = tags | {(pred, True)}
-      elif tags:
-        for k in range(_output_count(node)):
-          self.branches[f"{name}:{k}"] = tags
+        outputs_ = self._translate_at(node, name, needed)
       if outputs_ is None:
         self.missing.add(name)
-        for k in range(_output_count(node)):
-          self.values.setdefault(f"{name}:{k}", _Missing())
-        continue
+        outputs_ = []
       if not isinstance(outputs_, list):
         outputs_ = [outputs_]
-      for k, value in enumerate(outputs_):
-        self.values[f"{name}:{k}"] = value
+      # Every output gets a value, missing ones too: each op is translated
+      # once, however many paths reach it.
+      for k in range(max(len(outputs_), _output_count(node))):
+        self.values.setdefault(
+            f"{name}:{k}", outputs_[k] if k < len(outputs_) else _Missing())
+
+  def _translate_at(self, node, name, needed):
+    """`_translate` of `node`, and which cond branches its outputs are on
+    (`branches`)."""
+    tags = frozenset().union(*(self.branches.get(i, ()) for i in needed))
+    if node.op == "Merge" and not any(self.values[i] is DEAD
+                                      for i in needed):
+      outputs_ = self._select(node, needed)
+      tags = self.merged_tags
+    else:
+      outputs_ = self._translate(node, [self.values[i] for i in needed])
+    if node.op == "Switch" and isinstance(outputs_, list) and all(
+        v is not DEAD for v in outputs_):
+      # A cond on a value known only when the model runs: both branches
+      # are computed, and each Merge selects (`_select`).
+      pred = tensor_name(node.input[1])
+      self.branches[f"{name}:0"] = tags | {(pred, False)}
+      self.branches[f"{name}:1"] = tags | {(pred, True)}
+    elif tags:
+      for k in range(_output_count(node)):
+        self.branches[f"{name}:{k}"] = tags
+    return outputs_
 
   def _select(self, node, needed):
     """A `Merge` of a cond whose predicate is known only when the model

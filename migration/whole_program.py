@@ -40,6 +40,7 @@ class Result:
   """What `convert` did (the shape of `exporters.Conversion`)."""
   summary: str
   program: tf1_program.Program
+  graph: object = None     # the program's `tf1_graph.ProgramGraph`
   model: object = None
   checks: list = None
   published: bool = False
@@ -121,7 +122,7 @@ def convert(input_path, output_path, outputs, feed=None, meta=None,
                           overwrite=overwrite, inputs=list(reads) + [meta],
                           log=log)
   result = Result(summary_text(program, reader, graph, input_path,
-                               output_path), program, program.model)
+                               output_path), program, graph, program.model)
   with output.stage() as tmp:
     program.model.save(tmp)
     if verify:
@@ -142,7 +143,7 @@ def summary_text(program, reader, graph, input_path, output_path):
   inputs = ", ".join(f"{n} {list(s)} {d}" for n, s, d in program.inputs)
   feeds = ", ".join(f"{n}={v.item()!r}" for n, v in program.feeds.items())
   converted = program.converted()
-  optimizer, unused = _classify(program.unused, converted, reader, graph)
+  optimizer, unused = classify(program.unused, converted, reader, graph)
   total = len(reader.get_variable_to_shape_map())
   lines = [
       f"Wrote a Keras model of the whole program to {output_path} from "
@@ -159,7 +160,7 @@ def summary_text(program, reader, graph, input_path, output_path):
   return "\n".join(lines)
 
 
-def _classify(names, converted, reader, graph):
+def classify(names, converted, reader, graph):
   """(optimizer state, the rest) of the variables `names`: slots of
   converted variables, Adam's powers and the step counter are optimizer
   state."""

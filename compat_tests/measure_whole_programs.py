@@ -1,0 +1,119 @@
+"""Converts each real program whole (`tf1-convert-checkpoint --outputs`)
+and writes the table the README and the closing notes cite:
+
+  python -m compat_tests.measure_whole_programs
+      -> compat_tests/goldens/real_programs/WHOLE_PROGRAMS.md
+
+Per program and target: its outputs, the share of its model variables
+converted (optimizer state aside), the largest |converted - program| on the
+golden's recorded inputs (the written model loaded back and called in a
+`tf.function`, as `predict` runs it) and through `--verify` against the
+program's own graph, and the layers that are not stock Keras.
+"""
+
+import os
+import tempfile
+
+import numpy as np
+
+from gru_common import tensorflow_startup
+
+tensorflow_startup.import_tensorflow_quietly()
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import tensorflow as tf
+
+from compat_tests import real_programs
+from compat_tests import whole_programs
+from gru_common import files
+from gru_common import tables
+from migration import exporters
+from migration import mapping
+from migration import whole_program
+
+RESULTS = os.path.join(real_programs.FOLDER, "WHOLE_PROGRAMS.md")
+
+
+def against_recorded(model, case, program):
+  """max |model - program| over every output, on the recorded inputs."""
+  x = [case.probe[name] for name, _, _ in program.inputs]
+  got = tf.function(model)(x)
+  got = got if isinstance(got, (list, tuple)) else [got]
+  return max(float(np.abs(np.asarray(g, np.float64) -
+                          case.recorded[t].astype(np.float64)).max())
+             for g, t in zip(got, program.outputs))
+
+
+def convert(name, target, folder, prefix, verify=True):
+  """(Result, the written model) of one program's conversion."""
+  case = whole_programs.case(name)
+  path = os.path.join(folder, f"{name}_{target}.keras")
+  probe = whole_programs.write_probe(case, os.path.join(folder,
+                                                        f"{name}.npz"))
+  result = exporters.convert_path(
+      prefix, path, target=target, verify=verify, overwrite=True,
+      outputs=case.outputs, feed=case.feed or None, probe=probe)
+  return result, exporters.load_keras_file(path), case
+
+
+def measure():
+  rows = []
+  with tempfile.TemporaryDirectory() as folder:
+    for name in real_programs.PROGRAMS:
+      prefix = real_programs.as_user_has_it(name, folder)
+      for target in mapping.TARGETS:
+        result, model, case = convert(name, target, folder, prefix)
+        program = result.program
+        converted = len(program.converted())
+        optimizer, unused = whole_program.classify(
+            program.unused, program.converted(),
+            tf.train.load_checkpoint(prefix), result.graph)
+        verified = max(c.result.max_abs for c in result.checks)
+        rows.append([
+            name, target, str(len(program.outputs)),
+            f"{converted}/{converted + len(unused)}",
+            f"{against_recorded(model, case, program):.3e}",
+            f"{verified:.3e}", "yes" if result.published else "NO",
+            _listing(program.not_stock)])
+  return rows
+
+
+def _listing(layers):
+  """Layer names by their last part, each once, with a count."""
+  counts = {}
+  for layer in layers:
+    short = layer.rsplit(">", 1)[-1]
+    counts[short] = counts.get(short, 0) + 1
+  return ", ".join(f"{n} x{k}" if k > 1 else n
+                   for n, k in sorted(counts.items())) or "none"
+
+
+def main():
+  rows = measure()
+  table = tables.format_table(
+      [("program", "<", 0), ("target", "<", 0), ("outputs", ">", 0),
+       ("variables converted", ">", 0), ("vs recorded", ">", 0),
+       ("--verify vs its graph", ">", 0), ("written", "<", 0),
+       ("not stock Keras", "<", 0)], rows)
+  with files.replacing(RESULTS) as tmp, open(tmp, "w", encoding="utf-8") as f:
+    f.write("# Real programs converted whole\n\n"
+            "Written by `python -m compat_tests.measure_whole_programs`. Each "
+            "program converted by `tf1-convert-checkpoint --outputs=<every "
+            "output the golden recorded> --feed=<its fixed placeholders> "
+            "--verify --probe=<its recorded inputs>`. Variables converted: "
+            "of the checkpoint's variables that are not optimizer state "
+            "(slots, Adam's powers, the step counter). The largest "
+            "|converted - program| over every output: on the recorded "
+            "inputs against the recorded outputs (the written model loaded "
+            "back, in a `tf.function` as `predict` runs it), and through "
+            "`--verify` against the program's own graph; the bound is "
+            "`tolerances.PROGRAM` (1e-5 float32). Not stock Keras: this "
+            "project's layers in the model (the `tf2` target's exact RNN "
+            "cells; `ReverseSequence`; `Weight` for a variable the program "
+            "uses in its own arithmetic).\n\n```text\n")
+    f.write("\n".join(table) + "\n```\n")
+  print("\n".join(table))
+
+
+if __name__ == "__main__":
+  main()

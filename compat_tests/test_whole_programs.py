@@ -1,0 +1,314 @@
+"""Real TF1 programs converted whole (`tf1-convert-checkpoint --outputs`):
+every program of `compat_tests/real_programs` becomes one Keras model that
+computes the program's recorded outputs from its recorded inputs, verified
+against the program's own graph; the stock models load and compute them
+in a process without this project; bad input and damaged graphs are
+refused in one line with nothing written.
+"""
+
+import gzip
+import io
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compat_tests import real_programs
+from compat_tests import whole_programs
+from compat_tests.test_converter_safety import assert_refused
+from gru_commands import conversion
+from gru_common import tolerances
+from migration import exporters
+from migration import mapping
+
+# The programs whose converted models do not run every op the program
+# runs, and so are compared within `tolerances.PROGRAM`: DeepSpeech2's
+# fused batch norms (Keras computes `tf.nn.batch_normalization`), and with
+# stock Keras RNN layers (target keras) every program with a loop (two
+# kernels where TF1's cells multiply [x; h] by one). Every other
+# conversion runs the program's own ops in its order: bitwise.
+NOT_BITWISE = {("deep_speech2", mapping.TF2), ("deep_speech2", mapping.KERAS),
+               ("han", mapping.KERAS), ("text_rnn", mapping.KERAS),
+               ("tied_bigru", mapping.KERAS)}
+# Variables no output reads (besides optimizer state): char-rnn's learning
+# rate variable.
+NOT_READ = {"char_rnn": ["Variable"]}
+
+
+@pytest.fixture(scope="module")
+def programs(tmp_path_factory):
+  """{program: checkpoint prefix}, each beside its plain `.meta`."""
+  root = str(tmp_path_factory.mktemp("whole"))
+  return {name: real_programs.as_user_has_it(name, root)
+          for name in real_programs.PROGRAMS}
+
+
+def convert(programs, name, path, target=mapping.TF2, **options):
+  case = whole_programs.case(name)
+  probe = whole_programs.write_probe(case, f"{path}.npz")
+  options.setdefault("feed", case.feed or None)
+  return exporters.convert_path(
+      programs[name], path, target=target, verify=True, outputs=case.outputs,
+      probe=probe, **options), case
+
+
+def assert_reproduces(model, case, program, bitwise):
+  x = [case.probe[name] for name, _, _ in program.inputs]
+  got = tf.function(model)(x)
+  got = got if isinstance(got, (list, tuple)) else [got]
+  assert len(got) == len(case.outputs)
+  for tensor, value in zip(program.outputs, got):
+    want, value = case.recorded[tensor], np.asarray(value)
+    assert value.dtype == want.dtype and value.shape == want.shape, tensor
+    if bitwise or want.dtype.kind != "f":
+      np.testing.assert_array_equal(value, want, err_msg=tensor)
+    else:
+      bound = tolerances.PROGRAM.for_dtype(want.dtype) * max(
+          1.0, float(np.abs(want).max()))
+      assert np.abs(value - want).max() <= bound, tensor
+
+
+@pytest.mark.parametrize("name", real_programs.PROGRAMS)
+def test_every_program_converts_whole_and_reproduces_its_outputs(
+    programs, tmp_path, name):
+  path = str(tmp_path / f"{name}.keras")
+  result, case = convert(programs, name, path)
+  assert result.published and result.ok, result.summary
+  assert [c.name for c in result.checks] == case.outputs
+  program = result.program
+  # Every variable is converted, optimizer state, or listed as not read.
+  assert f"{len(NOT_READ.get(name, []))} not read" in result.summary
+  for variable in NOT_READ.get(name, []):
+    assert f"not read: {variable}" in result.summary
+  assert set(program.converted()).isdisjoint(program.unused)
+  assert_reproduces(exporters.load_keras_file(path), case, program,
+                    (name, mapping.TF2) not in NOT_BITWISE)
+
+
+@pytest.mark.parametrize("name", ["deep_speech2", "text_rnn", "han"])
+def test_stock_keras_target_reproduces_within_the_bound(programs, tmp_path,
+                                                        name):
+  path = str(tmp_path / f"{name}.keras")
+  result, case = convert(programs, name, path, target=mapping.KERAS)
+  assert result.published and result.ok, result.summary
+  assert_reproduces(exporters.load_keras_file(path), case, result.program,
+                    (name, mapping.KERAS) not in NOT_BITWISE)
+
+
+_STOCK_RELOAD = """
+import sys
+import numpy as np
+import keras
+for path, probe, recorded, bound in zip(*[iter(sys.argv[1:])] * 4):
+  model = keras.saving.load_model(path, safe_mode=True, compile=False)
+  with np.load(probe) as p, np.load(recorded) as r:
+    names = [i.name for i in model.inputs]
+    got = model.predict([p[n] for n in names], verbose=0,
+                        batch_size=len(p[names[0]]))
+    got = got if isinstance(got, list) else [got]
+    for k, value in enumerate(got):
+      want = r[f"output_{k}"]
+      diff = np.abs(np.asarray(value, np.float64) - want).max()
+      assert diff <= float(bound) * max(1.0, np.abs(want).max()), (path, k)
+ours = [m for m in sys.modules if m.split(".")[0] in
+        ("migration", "tf2", "gru_common", "legacy", "compat_tests")]
+assert not ours, ours
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_stock_models_load_and_compute_without_this_project(programs,
+                                                            tmp_path):
+  """The keras-target models that are all stock Keras, loaded in a
+  process that imports no module of this project, compute the program's
+  outputs within the bound (`predict`, float32)."""
+  argv = []
+  for name in ("char_rnn", "cnn_rnn_last", "deep_speech2", "text_rnn"):
+    path = str(tmp_path / f"{name}.keras")
+    result, case = convert(programs, name, path, target=mapping.KERAS)
+    assert not result.program.not_stock, result.program.not_stock
+    probe = {n.replace("/", ">"): v for n, v in case.probe.items()}
+    np.savez(f"{path}.in.npz", **probe)
+    np.savez(f"{path}.out.npz", **{
+        f"output_{k}": case.recorded[t].astype(np.float64)
+        for k, t in enumerate(result.program.outputs)})
+    argv += [path, f"{path}.in.npz", f"{path}.out.npz",
+             str(tolerances.PROGRAM.float32)]
+  proc = subprocess.run([sys.executable, "-c", _STOCK_RELOAD, *argv],
+                        capture_output=True, text=True, timeout=300,
+                        cwd=str(tmp_path), check=False)
+  assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-3000:]
+
+
+# --- Bad input: one line, nothing written ------------------------------------
+
+
+def command(prefix, output, **options):
+  err = io.StringIO()
+  status = conversion.command(prefix, output, verify=True, stdout=io.StringIO(),
+                              stderr=err, **options)
+  return status, err.getvalue()
+
+
+def refused(prefix, output, match, **options):
+  status, err = command(prefix, output, **options)
+  assert_refused(status, err, match)
+  assert not os.path.exists(output)
+
+
+def test_an_output_not_in_the_graph_is_refused(programs, tmp_path):
+  refused(programs["char_rnn"], str(tmp_path / "m.keras"),
+          "'logits:0' is not a tensor of", outputs=["logits"])
+
+
+def test_a_placeholder_without_a_value_is_refused(programs, tmp_path):
+  refused(programs["text_rnn"], str(tmp_path / "m.keras"),
+          "placeholder 'keep_prob'", outputs=["score/ArgMax"])
+
+
+def test_outputs_without_the_graph_are_refused(programs, tmp_path):
+  folder = tmp_path / "no_meta"
+  shutil.copytree(os.path.dirname(programs["char_rnn"]), folder)
+  os.remove(folder / "model.ckpt.meta")
+  refused(str(folder / "model.ckpt"), str(tmp_path / "m.keras"),
+          "there is no .meta", outputs=["Softmax"])
+
+
+def test_variables_the_checkpoint_lacks_are_refused(programs, tmp_path):
+  refused(programs["text_rnn"], str(tmp_path / "m.keras"),
+          "which the checkpoint does not hold", outputs=["Softmax"],
+          meta=programs["char_rnn"] + ".meta")
+
+
+def test_feed_without_outputs_is_refused(programs, tmp_path):
+  refused(programs["char_rnn"], str(tmp_path / "m.keras"), "--outputs",
+          feed="keep_prob=1.0")
+
+
+def test_a_feed_that_is_not_a_scalar_placeholder_is_refused(programs,
+                                                            tmp_path):
+  refused(programs["text_rnn"], str(tmp_path / "m.keras"),
+          "'input_x' has shape", outputs=["score/ArgMax"],
+          feed="input_x=1")
+  refused(programs["text_rnn"], str(tmp_path / "m.keras"),
+          "'keep_prob' is a float32 placeholder", outputs=["score/ArgMax"],
+          feed="keep_prob=yes")
+
+
+def _mutated_meta(prefix, folder, mutate):
+  """A copy of the program's folder whose .meta `mutate(graph_def)`
+  changed."""
+  shutil.copytree(os.path.dirname(prefix), folder)
+  meta = tf.compat.v1.MetaGraphDef()
+  with open(os.path.join(folder, "model.ckpt.meta"), "rb") as f:
+    meta.ParseFromString(f.read())
+  mutate({n.name: n for n in meta.graph_def.node})
+  with open(os.path.join(folder, "model.ckpt.meta"), "wb") as f:
+    f.write(meta.SerializeToString())
+  return os.path.join(folder, "model.ckpt")
+
+
+def test_an_op_without_a_translation_is_named(programs, tmp_path):
+  def mutate(nodes):
+    nodes["Softmax"].op = "Softsign"
+  prefix = _mutated_meta(programs["char_rnn"], tmp_path / "p", mutate)
+  refused(prefix, str(tmp_path / "m.keras"),
+          "have no translation: Softsign (Softmax)", outputs=["Softmax"])
+
+
+def test_a_graph_needing_an_op_tensorflow_lacks_names_it(programs, tmp_path):
+  def mutate(nodes):
+    nodes["Softmax"].op = "GatherTree"
+  prefix = _mutated_meta(programs["char_rnn"], tmp_path / "p", mutate)
+  refused(prefix, str(tmp_path / "m.keras"), "GatherTree",
+          outputs=["Softmax"])
+
+
+def test_a_loop_whose_cell_the_kit_does_not_know_names_its_variables(
+    programs, tmp_path):
+  """The LSTM's kernels renamed in the checkpoint: no cell of a known kind
+  is there, and the loop's refusal lists what it reads."""
+  source = tf.train.load_checkpoint(programs["text_rnn"])
+  names = sorted(source.get_variable_to_shape_map())
+  renamed = [n.replace("basic_lstm_cell/kernel", "basic_lstm_cell/weights")
+             for n in names]
+  folder = tmp_path / "renamed"
+  shutil.copytree(os.path.dirname(programs["text_rnn"]), folder)
+  for f in os.listdir(folder):
+    if f.startswith("model.ckpt.") and not f.endswith(".meta"):
+      os.remove(folder / f)
+  tf.raw_ops.SaveV2(prefix=str(folder / "model.ckpt"), tensor_names=renamed,
+                    shape_and_slices=[""] * len(names),
+                    tensors=[source.get_tensor(n) for n in names])
+  refused(str(folder / "model.ckpt"), str(tmp_path / "m.keras"),
+          "runs a cell that is not one the kit knows; it reads",
+          outputs=["score/ArgMax"], feed="keep_prob=1.0")
+
+
+def test_dropout_inside_a_loop_must_be_fed_off(programs, tmp_path):
+  refused(programs["text_rnn"], str(tmp_path / "m.keras"),
+          "drops out inside its cell", outputs=["score/ArgMax"],
+          feed="keep_prob=0.5")
+
+
+_MUTATIONS = ("op", "input", "swap", "drop", "attr", "const")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_fuzzed_graphs_convert_and_verify_or_are_refused_in_one_line(
+    programs, tmp_path, seed):
+  """A seeded mutation of char-rnn's `.meta` on the outputs' path: the
+  command either writes a verified model or refuses in one line, writing
+  nothing; never a traceback."""
+  rng = np.random.default_rng(seed)
+  kind = _MUTATIONS[seed % len(_MUTATIONS)]
+
+  def mutate(nodes):
+    path = sorted(n for n in nodes if n.startswith(("rnnlm/", "add",
+                                                    "Softmax", "embedding")))
+    node = nodes[path[int(rng.integers(len(path)))]]
+    if kind == "op":
+      node.op = str(rng.choice(["Tanh", "NoSuchOp", "Relu", "Neg"]))
+    elif kind == "input" and node.input:
+      node.input[0] = path[int(rng.integers(len(path)))]
+    elif kind == "swap" and len(node.input) > 1:
+      node.input[0], node.input[1] = node.input[1], node.input[0]
+    elif kind == "drop":
+      del node.input[:]
+    elif kind == "attr" and node.attr:
+      del node.attr[sorted(node.attr)[0]]
+    elif kind == "const":
+      node.op = "Const"
+      del node.input[:]
+  prefix = _mutated_meta(programs["char_rnn"], tmp_path / "p", mutate)
+  output = str(tmp_path / "m.keras")
+  status, err = command(prefix, output, outputs=["add", "Softmax"])
+  assert "Traceback" not in err
+  if status == 0:
+    assert os.path.exists(output)
+  else:
+    assert_refused(status, err)
+    assert not os.path.exists(output)
+  with open(prefix + ".meta", "rb") as f:
+    assert f.read()        # the input is never touched
+
+
+def test_the_goldens_table_lists_every_program():
+  with open(os.path.join(real_programs.FOLDER, "WHOLE_PROGRAMS.md")) as f:
+    text = f.read()
+  for name in real_programs.PROGRAMS:
+    for target in mapping.TARGETS:
+      assert f"\n{name} " in text and f" {target} " in text
+  assert " NO " not in text
+
+
+def test_meta_files_are_only_read(programs):
+  with gzip.open(os.path.join(real_programs.FOLDER, "char_rnn",
+                              real_programs.META_GRAPH)) as f, open(
+                                  programs["char_rnn"] + ".meta", "rb") as g:
+    assert f.read() == g.read()
