@@ -313,3 +313,59 @@ def test_every_reference_to_a_project_module_resolves():
               missing.append(f"{os.path.relpath(path, ROOT)}:{node.lineno}: "
                              f"{node.value.id}.{node.attr}")
   assert not missing, missing
+
+
+# README's commands after the two first ones: the converter's are run here
+# (from the repository root, as a user reading README would, with `runs/`
+# moved to a temporary folder); the seed jobs' default runs are each pinned
+# by a test of their own.
+SEED_JOB_TESTS = {
+    "gru-tf2-addition": ("test_tf2_jobs.py",
+                         "test_default_tf2_addition_job_answers_1040"),
+    "gru-legacy-classifier": (
+        "test_legacy_jobs.py",
+        "test_default_classifier_reaches_90_percent_on_digits"),
+    "gru-tf2-classifier": (
+        "test_tf2_jobs.py",
+        "test_default_tf2_classifier_reaches_90_percent_on_digits"),
+}
+CONVERTER_MODULES = {"tf1-convert-checkpoint": "convert_checkpoint",
+                     "tf1-inspect-checkpoint": "inspect_checkpoint"}
+
+
+def readme_example_commands():
+  """Every command of README's bash blocks after the first two, its
+  continuation lines joined."""
+  blocks = re.findall(r"```bash\n(.*?)```", read("README.md"), re.S)[2:]
+  commands = []
+  for block in blocks:
+    for line in block.replace("\\\n", " ").splitlines():
+      line = line.split("#", 1)[0].strip()
+      if line:
+        commands.append(line.split())
+  return commands
+
+
+def test_readme_seed_commands_are_each_run_by_a_test():
+  seeds = [c for c in readme_example_commands()
+           if c[0] not in CONVERTER_MODULES]
+  assert seeds
+  for command in seeds:
+    assert command[1:] == [], command     # the default run
+    file, test = SEED_JOB_TESTS[command[0]]
+    assert f"def {test}(" in read(os.path.join("compat_tests", file))
+
+
+@pytest.mark.slow
+def test_readme_converter_commands_run(tmp_path):
+  commands = [c for c in readme_example_commands()
+              if c[0] in CONVERTER_MODULES]
+  assert len(commands) >= 3
+  for command in commands:
+    args = [a.replace("=runs/", f"={tmp_path}/") for a in command[1:]]
+    proc = subprocess.run(
+        [sys.executable, "-m",
+         f"gru_commands.{CONVERTER_MODULES[command[0]]}", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, (command, proc.stderr[-2000:])
+    assert "FAIL" not in proc.stdout
