@@ -78,7 +78,7 @@ class TestDeepSpeech2:
   @pytest.mark.slow
   def test_inspect_is_stable_and_lists_every_layer(self, programs):
     outputs = set()
-    for seed in range(3):
+    for seed in range(2):    # two hash seeds: another order shows as a diff
       proc = script_runner.run(
           "inspect_checkpoint", f"--input={programs['deep_speech2']}",
           env={"PYTHONHASHSEED": str(seed)})
@@ -482,15 +482,3 @@ def test_graph_analysis_reads_no_op_and_runs_nothing(programs):
   assert sum(l.reversed for l in loops) == DEEP_SPEECH_LAYERS
   # Unknown op types are fine to read; only running checks them.
   assert "WriteFile" not in tf1_graph.PURE_OPS
-
-
-@pytest.mark.slow
-def test_installed_command_converts_one_deep_speech_layer(programs,
-                                                          tmp_path):
-  proc = script_runner.run(
-      "convert_checkpoint", f"--input={programs['deep_speech2']}",
-      f"--output={tmp_path / 'layer.keras'}", "--layer=5", "--verify",
-      "--allow_unconverted", "--target=keras")
-  assert proc.returncode == 0, proc.stderr
-  assert "rnn fw" in proc.stdout and "rnn bw" in proc.stdout
-  assert "FAIL" not in proc.stdout

@@ -3,7 +3,10 @@
 What is pinned here:
 
 * every strategy trains the classifier to its accuracy from the CLI;
-* the same strategy twice gives the same bits (op determinism on);
+* the same strategy twice gives the same bits (op determinism on): fit
+  under mirrored here; for multi_worker, the killed-worker test's two runs
+  (the killed one and the resumed one) end bitwise where a third,
+  uninterrupted run ends;
 * N replicas against one device, on the same global batches: the custom
   loop splits each global batch, each replica sums its share's losses, and
   the all-reduce adds the replicas' gradients. Only the order of the float32
@@ -73,11 +76,6 @@ RUNS = {
     "workers": ("--strategy=multi_worker", "--workers=2",
                 f"--checkpoint_every={CHECKPOINT_EVERY}",
                 TEST_WORKER_TIMEOUT),
-    # Determinism of multi_worker: 3 epochs suffice.
-    "workers_short": ("--strategy=multi_worker", "--workers=2", "--epochs=3",
-                      TEST_WORKER_TIMEOUT),
-    "workers_short_again": ("--strategy=multi_worker", "--workers=2",
-                            "--epochs=3", TEST_WORKER_TIMEOUT),
 }
 
 
@@ -361,8 +359,7 @@ def test_every_strategy_reaches_90_percent_from_the_cli(shared_dir, name):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("first, second", [
-    ("mirrored_fit_short", "mirrored_fit_short_again"),
-    ("workers_short", "workers_short_again")])
+    ("mirrored_fit_short", "mirrored_fit_short_again")])
 def test_a_strategy_run_twice_gives_the_same_bits(shared_dir, first,
                                                   second):
   out_a, dir_a = _run_once(shared_dir, first)
