@@ -7,6 +7,7 @@ refused in one line with nothing written.
 """
 
 import gzip
+import importlib.util
 import io
 import os
 import shutil
@@ -100,9 +101,17 @@ def test_stock_keras_target_reproduces_within_the_bound(programs, tmp_path,
 
 
 _STOCK_RELOAD = """
+import builtins
 import sys
+real_import = builtins.__import__
+def guarded(name, *args, **kwargs):
+  if name.split(".")[0] == "tensorflow":
+    raise ImportError(name + " is blocked in this process")
+  return real_import(name, *args, **kwargs)
+builtins.__import__ = guarded
 import numpy as np
 import keras
+assert keras.backend.backend() == "jax", keras.backend.backend()
 for path, probe, recorded, bound in zip(*[iter(sys.argv[1:])] * 4):
   model = keras.saving.load_model(path, safe_mode=True, compile=False)
   with np.load(probe) as p, np.load(recorded) as r:
@@ -122,13 +131,17 @@ print("ok")
 
 
 @pytest.mark.slow
-def test_stock_models_load_and_compute_without_this_project(programs,
-                                                            tmp_path):
-  """The keras-target models that are all stock Keras, loaded in a
-  process that imports no module of this project, compute the program's
-  outputs within the bound (`predict`, float32)."""
+def test_stock_models_run_on_jax_without_this_project_or_tensorflow(
+    programs, tmp_path):
+  """The keras-target models that are all stock Keras (an unrolled LSTM
+  op by op; conv, pooling and conds; conv, batch norms and GRU layers),
+  loaded on Keras's JAX backend in a process that imports no module of
+  this project and cannot import TensorFlow, compute the program's outputs
+  within the bound (`predict`, float32)."""
+  if importlib.util.find_spec("jax") is None:
+    pytest.skip("jax is not installed (pip install '.[test]')")
   argv = []
-  for name in ("char_rnn", "cnn_rnn_last", "deep_speech2", "text_rnn"):
+  for name in ("char_rnn", "cnn_rnn_last", "deep_speech2"):
     path = str(tmp_path / f"{name}.keras")
     result, case = convert(programs, name, path, target=mapping.KERAS)
     assert not result.program.not_stock, result.program.not_stock
@@ -139,9 +152,11 @@ def test_stock_models_load_and_compute_without_this_project(programs,
         for k, t in enumerate(result.program.outputs)})
     argv += [path, f"{path}.in.npz", f"{path}.out.npz",
              str(tolerances.PROGRAM.float32)]
+  env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+  env["KERAS_BACKEND"] = "jax"
   proc = subprocess.run([sys.executable, "-c", _STOCK_RELOAD, *argv],
                         capture_output=True, text=True, timeout=300,
-                        cwd=str(tmp_path), check=False)
+                        cwd=str(tmp_path), env=env, check=False)
   assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-3000:]
 
 
@@ -312,3 +327,21 @@ def test_meta_files_are_only_read(programs):
                               real_programs.META_GRAPH)) as f, open(
                                   programs["char_rnn"] + ".meta", "rb") as g:
     assert f.read() == g.read()
+
+
+def test_a_loop_reading_more_than_its_cell_is_refused(programs):
+  """A loop that also reads variables no cell of it holds (an attention
+  mechanism, a projection inside the loop) computes more than the cell's
+  layer would: refused, naming them."""
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  from migration import tf1_graph, tf1_program, tf1_program_rnn  # pylint: disable=g-import-not-at-top
+  graph = tf1_graph.read(programs["text_rnn"] + ".meta")
+  translator = tf1_program._Translator(  # pylint: disable=protected-access
+      graph, tf.train.load_checkpoint(programs["text_rnn"]),
+      {"keep_prob": np.float32(1.0)}, mapping.TF2)
+  (loop,) = graph.loops()
+  loop = dataclasses.replace(
+      loop, variables=loop.variables | {"attention/memory_layer/kernel"})
+  with pytest.raises(tf1_program.ProgramError,
+                     match="reads variables beyond its cells'.*memory_layer"):
+    tf1_program_rnn.loop_layer(translator, loop, [None])

@@ -78,6 +78,12 @@ def loop_layer(translator, loop, args):
     raise tf1_program.ProgramError(
         f"the loop {loop.scope!r} runs a cell that is not one the kit "
         f"knows; it reads {sorted(loop.variables)}")
+  extra = loop.variables - frozenset().union(*(c[4] for c in matches))
+  if extra:
+    raise tf1_program.ProgramError(
+        f"the loop {loop.scope!r} reads variables beyond its cells' (an "
+        "attention mechanism or a projection inside the loop has no "
+        f"translation yet): {sorted(extra)}")
   if len({c[1].name for c in matches}) != 1:
     raise tf1_program.ProgramError(
         f"the loop {loop.scope!r} reads the variables of cells of several "

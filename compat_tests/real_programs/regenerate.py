@@ -19,7 +19,7 @@ compat_tests/goldens/real_programs/<program>/ go:
                  the Saver's checkpoint;
   model.ckpt.meta.gz
                  the Saver's meta graph (the whole training graph),
-                 gzipped (uncompressed it is 1.1 to 2.3 MB);
+                 gzipped (uncompressed it is 0.3 to 2.3 MB);
   outputs.npz    feed.<name>, output.<name>, rnn.<layer>.<role>: values;
   tensors.json   {"feeds"|"outputs": {name: tensor},
                   "rnn": {layer: {role: tensor}}}; a list of tensor names
