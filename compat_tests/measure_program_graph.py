@@ -24,7 +24,6 @@ tensorflow_startup.import_tensorflow_quietly()
 import tensorflow as tf
 
 from compat_tests import real_programs
-from gru_common import files
 from gru_common import tables
 from migration import exporters
 from migration import mapping
@@ -110,16 +109,14 @@ def main():
       [("program", "<", 0), ("converted", "<", 0), ("target", "<", 0),
        ("vs recorded outputs", ">", 0), ("--verify vs its graph", ">", 0),
        ("written", "<", 0)], rows)
-  with files.replacing(RESULTS) as tmp, open(tmp, "w", encoding="utf-8") as f:
-    f.write("# Real programs: converted layers against the programs\n\n"
-            "Written by `python -m compat_tests.measure_program_graph`. The "
-            "largest |converted - program| over each layer's outputs (both "
-            "directions), on the golden's recorded inputs (the model "
-            "compiled, as `predict` runs it) and through `--verify` against "
-            "the program's own graph (probe batch; where the program "
-            "unrolls its cells, every step's output but the last).\n\n"
-            "```text\n" + "\n".join(table) + "\n```\n")
-  print("\n".join(table))
+  tables.write_results(
+      RESULTS, "Real programs: converted layers against the programs", (
+          "Written by `python -m compat_tests.measure_program_graph`. The "
+          "largest |converted - program| over each layer's outputs (both "
+          "directions), on the golden's recorded inputs (the model "
+          "compiled, as `predict` runs it) and through `--verify` against "
+          "the program's own graph (probe batch; where the program "
+          "unrolls its cells, every step's output but the last)."), table)
 
 
 if __name__ == "__main__":

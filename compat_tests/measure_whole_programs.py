@@ -25,7 +25,6 @@ import tensorflow as tf
 
 from compat_tests import real_programs
 from compat_tests import whole_programs
-from gru_common import files
 from gru_common import tables
 from migration import exporters
 from migration import mapping
@@ -95,24 +94,21 @@ def main():
        ("variables converted", ">", 0), ("vs recorded", ">", 0),
        ("--verify vs its graph", ">", 0), ("written", "<", 0),
        ("not stock Keras", "<", 0)], rows)
-  with files.replacing(RESULTS) as tmp, open(tmp, "w", encoding="utf-8") as f:
-    f.write("# Real programs converted whole\n\n"
-            "Written by `python -m compat_tests.measure_whole_programs`. Each "
-            "program converted by `tf1-convert-checkpoint --outputs=<every "
-            "output the golden recorded> --feed=<its fixed placeholders> "
-            "--verify --probe=<its recorded inputs>`. Variables converted: "
-            "of the checkpoint's variables that are not optimizer state "
-            "(slots, Adam's powers, the step counter). The largest "
-            "|converted - program| over every output: on the recorded "
-            "inputs against the recorded outputs (the written model loaded "
-            "back, in a `tf.function` as `predict` runs it), and through "
-            "`--verify` against the program's own graph; the bound is "
-            "`tolerances.PROGRAM` (1e-5 float32). Not stock Keras: this "
-            "project's layers in the model (the `tf2` target's exact RNN "
-            "cells; `ReverseSequence`; `Weight` for a variable the program "
-            "uses in its own arithmetic).\n\n```text\n")
-    f.write("\n".join(table) + "\n```\n")
-  print("\n".join(table))
+  tables.write_results(RESULTS, "Real programs converted whole", (
+          "Written by `python -m compat_tests.measure_whole_programs`. Each "
+          "program converted by `tf1-convert-checkpoint --outputs=<every "
+          "output the golden recorded> --feed=<its fixed placeholders> "
+          "--verify --probe=<its recorded inputs>`. Variables converted: "
+          "of the checkpoint's variables that are not optimizer state "
+          "(slots, Adam's powers, the step counter). The largest "
+          "|converted - program| over every output: on the recorded "
+          "inputs against the recorded outputs (the written model loaded "
+          "back, in a `tf.function` as `predict` runs it), and through "
+          "`--verify` against the program's own graph; the bound is "
+          "`tolerances.PROGRAM` (1e-5 float32). Not stock Keras: this "
+          "project's layers in the model (the `tf2` target's exact RNN "
+          "cells; `ReverseSequence`; `Weight` for a variable the program "
+          "uses in its own arithmetic)."), table)
 
 
 if __name__ == "__main__":

@@ -31,3 +31,14 @@ def format_table(columns, rows, sep=" ", rule=False):
   if rule:
     lines.append("-" * len(lines[0]))
   return lines + [line(row) for row in rows]
+
+
+def write_results(path, title, text, table):
+  """Writes a generated results page, whole: `# title`, the paragraph
+  `text` saying what wrote it and what it measures, and the table's
+  `lines` as a text block; prints the table."""
+  from gru_common import files  # pylint: disable=g-import-not-at-top
+  with files.replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+    f.write(f"# {title}\n\n{text}\n\n```text\n" + "\n".join(table) +
+            "\n```\n")
+  print("\n".join(table))
