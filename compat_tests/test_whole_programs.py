@@ -345,3 +345,52 @@ def test_a_loop_reading_more_than_its_cell_is_refused(programs):
   with pytest.raises(tf1_program.ProgramError,
                      match="reads variables beyond its cells'.*memory_layer"):
     tf1_program_rnn.loop_layer(translator, loop, [None])
+
+
+@pytest.mark.parametrize("name, target", [("tied_bigru", mapping.TF2),
+                                          ("deep_speech2", mapping.KERAS)])
+def test_a_trained_whole_model_goes_back_to_the_programs_checkpoint(
+    programs, tmp_path, name, target):
+  """Translate, change every weight (as training would), write back under
+  the program's own names: the program's graph, restored by its own Saver,
+  computes what the Keras model computes; with the weights unchanged, the
+  checkpoint comes back bit for bit."""
+  from migration import tf1_graph, tf1_program, whole_program  # pylint: disable=g-import-not-at-top
+  case = whole_programs.case(name)
+  graph = tf1_graph.read(programs[name] + ".meta")
+  reader = tf.train.load_checkpoint(programs[name])
+  program = tf1_program.translate(
+      graph, reader, case.outputs,
+      tf1_program.parse_feed(graph, case.feed), target)
+  same = whole_program.model_values(program)
+  for variable, value in same.items():
+    np.testing.assert_array_equal(value, reader.get_tensor(variable))
+  rng = np.random.default_rng(0)
+  for weight in program.model.weights:
+    value = np.asarray(weight.numpy())
+    weight.assign(value + (rng.standard_normal(value.shape) * 1e-2).astype(
+        value.dtype))
+  prefix = whole_program.write_tf1(program, reader,
+                                   str(tmp_path / "back" / "model.ckpt"))
+  x = [case.probe[n] for n, _, _ in program.inputs]
+  want = tf.function(program.model)(x)
+  want = want if isinstance(want, (list, tuple)) else [want]
+  restored = tf.Graph()
+  with restored.as_default():
+    saver = tf.compat.v1.train.import_meta_graph(programs[name] + ".meta")
+    feeds = {f"{n}:0": v for n, v in zip([i[0] for i in program.inputs], x)}
+    feeds.update({f"{n}:0": v for n, v in program.feeds.items()})
+    with tf.compat.v1.Session(graph=restored) as session:
+      saver.restore(session, prefix)
+      got = session.run(case.outputs, feeds)
+  changed = 0
+  for tensor, ours, theirs in zip(case.outputs, want, got):
+    ours = np.asarray(ours)
+    changed += not np.array_equal(theirs, case.recorded[tensor])
+    if theirs.dtype.kind == "f":
+      bound = tolerances.PROGRAM.for_dtype(theirs.dtype) * max(
+          1.0, float(np.abs(theirs).max()))
+      assert np.abs(ours - theirs).max() <= bound, tensor
+    else:
+      np.testing.assert_array_equal(ours, theirs)
+  assert changed     # the new weights reached the program's graph

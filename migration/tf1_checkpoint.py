@@ -305,7 +305,11 @@ def read_selection(prefix, meta=None, **options):
 def save(state, prefix):
   """Writes `state`'s variables at `prefix` with TensorFlow's `SaveV2` (no
   checks, not atomic: `write` stages it and publishes it whole)."""
-  variables = state.to_variables()
+  save_values(state.to_variables(), prefix)
+
+
+def save_values(variables, prefix):
+  """Writes {checkpoint name: array} at `prefix` (`SaveV2`; not atomic)."""
   check_finite(variables)
   names = sorted(variables)
   tf.raw_ops.SaveV2(
@@ -334,9 +338,15 @@ def write(state, prefix, overwrite=False, inputs=(), log=None):
   >>> sorted(os.listdir(folder))
   ['model.ckpt.data-00000-of-00001', 'model.ckpt.index']
   """
+  return write_values(state.to_variables(), prefix, overwrite, inputs, log)
+
+
+def write_values(variables, prefix, overwrite=False, inputs=(), log=None):
+  """Writes {checkpoint name: array} as a TF1 checkpoint at `prefix`,
+  atomically (see `write`); returns `prefix`."""
   output = publish.Output(prefix, is_checkpoint=True, overwrite=overwrite,
                           inputs=inputs, log=log)
   with output.stage() as tmp:
-    save(state, tmp)
+    save_values(variables, tmp)
     output.publish(tmp)
   return prefix

@@ -139,6 +139,30 @@ def convert(input_path, output_path, outputs, feed=None, meta=None,
   return result
 
 
+def model_values(program):
+  """{checkpoint name: array} of every variable the translated model holds,
+  read from its weights now (after training, the trained values): layers
+  holding a variable as it is, RNN layers back through their kinds'
+  tables (`mapping.from_model`)."""
+  from migration import mapping  # pylint: disable=g-import-not-at-top
+  values = {p.name: np.asarray(p.weight.numpy()) for p in program.placed}
+  values.update(mapping.from_model(program.rnn_placements))
+  return values
+
+
+def write_tf1(program, reader, prefix, overwrite=False, inputs=(), log=None):
+  """Writes the translated model's weights back as a TF1 checkpoint under
+  the program's own variable names, which the program's graph restores
+  with its plain `Saver`: the model's variables from the model, every
+  other variable of the original checkpoint (optimizer state, variables no
+  output reads) as it was. Returns `prefix`."""
+  values = {n: reader.get_tensor(n)
+            for n in reader.get_variable_to_shape_map()}
+  values.update(model_values(program))
+  return tf1_checkpoint.write_values(values, prefix, overwrite=overwrite,
+                                     inputs=inputs, log=log)
+
+
 def summary_text(program, reader, graph, input_path, output_path):
   """What was written, from what, and where every variable went."""
   inputs = ", ".join(f"{n} {list(s)} {d}" for n, s, d in program.inputs)
