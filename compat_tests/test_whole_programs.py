@@ -90,7 +90,8 @@ def test_every_program_converts_whole_and_reproduces_its_outputs(
                     (name, mapping.TF2) not in NOT_BITWISE)
 
 
-@pytest.mark.parametrize("name", ["deep_speech2", "text_rnn", "han"])
+# (deep_speech2's stock model: the JAX and round-trip tests below.)
+@pytest.mark.parametrize("name", ["text_rnn", "han"])
 def test_stock_keras_target_reproduces_within_the_bound(programs, tmp_path,
                                                         name):
   path = str(tmp_path / f"{name}.keras")

@@ -429,8 +429,7 @@ class _Translator:
       if not self._symbolic(args[0]) or not all(
           isinstance(a, Variable) for a in args[1:]):
         return None
-      return self._batch_norm(args[0], *(a.name for a in args[1:]), norm[5],
-                              node.name)
+      return self._batch_norm(args[0], *(a.name for a in args[1:]), norm[5])
     if any(isinstance(a, Variable) for a in args):
       return self._weighted(node, args)
     if node.op in ("Shape", "Size", "Rank") and self._symbolic(args[0]) or (
@@ -484,9 +483,6 @@ class _Translator:
     return layer
 
   # Weights. --------------------------------------------------------------
-
-  def _value(self, variable):
-    return self.reader.get_tensor(variable.name)
 
   def _name(self, *candidates):
     """A layer name not taken yet: the first free candidate (graph names,
@@ -642,7 +638,7 @@ class _Translator:
         [("kernel", kernel.name)] + ([("bias", bias)] if bias else []))
     return self._add_bias(found, layer(x))
 
-  def _batch_norm(self, x, gamma, beta, mean, variance, epsilon, where):
+  def _batch_norm(self, x, gamma, beta, mean, variance, epsilon):
     keras = self.keras
     layer = self._layer(
         ("batch_norm", gamma, beta, mean, variance, epsilon),
@@ -653,7 +649,6 @@ class _Translator:
         [(a, v) for a, v in (("gamma", gamma), ("beta", beta),
                              ("moving_mean", mean),
                              ("moving_variance", variance)) if v])
-    del where
     return layer(x)
 
   def _tiled(self, variable, multiples):
@@ -681,8 +676,7 @@ class _Translator:
     if layout not in ("NHWC", "NDHWC"):
       return None
     y = self._batch_norm(args[0], args[1].name, args[2].name, args[3].name,
-                         args[4].name, float(node.attr["epsilon"].f),
-                         node.name)
+                         args[4].name, float(node.attr["epsilon"].f))
     return [y] + [DEAD] * (_output_count(node) - 1)
 
   def _tensordot_at(self, node):
