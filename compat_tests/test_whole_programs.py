@@ -395,3 +395,43 @@ def test_a_trained_whole_model_goes_back_to_the_programs_checkpoint(
     else:
       np.testing.assert_array_equal(ours, theirs)
   assert changed     # the new weights reached the program's graph
+
+
+@pytest.mark.parametrize("name, target, carried", [
+    ("tied_bigru", mapping.TF2, True), ("deep_speech2", mapping.KERAS, True),
+    ("seq2seq_signal", mapping.TF2, False)])
+def test_adam_state_goes_into_the_models_optimizer(programs, tmp_path, name,
+                                                   target, carried):
+  """TF1 Adam's slots and beta powers go into the written model's optimizer
+  (TF1Adam for tf2, Keras's Adam for keras), exactly; another optimizer's
+  state (seq2seq's RMSProp) is listed as not carried."""
+  from migration import optimizer_state, tf1_graph, tf1_program, whole_program  # pylint: disable=g-import-not-at-top
+  path = str(tmp_path / f"{name}.keras")
+  result, case = convert(programs, name, path, target=target)
+  assert result.published
+  assert ("Adam, carried into the model" in result.summary) == carried
+  assert ("(not carried)" in result.summary) == (not carried)
+  if not carried:
+    return
+  reader = tf.train.load_checkpoint(programs[name])
+  model = exporters.load_keras_file(path)
+  # The loaded file's optimizer, through the same translation's placements.
+  graph = tf1_graph.read(programs[name] + ".meta")
+  program = tf1_program.translate(
+      graph, reader, case.outputs, tf1_program.parse_feed(graph, case.feed),
+      target)
+  for ours, loaded in zip(program.model.weights, model.weights):
+    ours.assign(loaded)
+  state = whole_program.adam_state(program, reader)
+  places = [p for p in program.placements() if p.variable.trainable]
+  # Build the translated model's optimizer like the loaded one, then copy.
+  whole_program.carry_adam(program, reader, target)
+  for ours, loaded in zip(program.model.optimizer.variables,
+                          model.optimizer.variables):
+    ours.assign(loaded)
+  back = optimizer_state.from_optimizer(program.model.optimizer, places,
+                                        state.scope, state.powers_scope)
+  for variable, value in back.to_variables().items():
+    np.testing.assert_array_equal(value, reader.get_tensor(variable),
+                                  err_msg=variable)
+  assert int(model.optimizer.iterations.numpy()) == state.steps()

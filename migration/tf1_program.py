@@ -143,8 +143,16 @@ class Program:
   vocabulary: dict = dataclasses.field(default_factory=dict)
 
   def converted(self):
-    return sorted({p.name for p in self.placed} |
-                  {p.legacy for p in self.rnn_placements if p.legacy})
+    return sorted({p.legacy for p in self.placements() if p.legacy})
+
+  def placements(self):
+    """Every model weight's `mapping.Placement`: the layers holding a
+    variable as it is, then the RNN layers' (through their kinds' tables).
+    `mapping.to_model` and `from_model` move values (and optimizer slots)
+    through them, both ways."""
+    from migration import mapping  # pylint: disable=g-import-not-at-top
+    return [mapping.Placement(p.name, p.weight, (), False)
+            for p in self.placed] + list(self.rnn_placements)
 
 
 def parse_feed(graph, text):

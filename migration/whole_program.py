@@ -117,12 +117,14 @@ def convert(input_path, output_path, outputs, feed=None, meta=None,
   reader = tf.train.load_checkpoint(prefix)
   feeds = tf1_program.parse_feed(graph, feed)
   program = tf1_program.translate(graph, reader, names, feeds, target)
+  adam = carry_adam(program, reader, target)
   x = _probe(program, probe) if verify else None
   output = publish.Output(output_path, is_checkpoint=False,
                           overwrite=overwrite, inputs=list(reads) + [meta],
                           log=log)
   result = Result(summary_text(program, reader, graph, input_path,
-                               output_path), program, graph, program.model)
+                               output_path, adam is not None),
+                  program, graph, program.model)
   with output.stage() as tmp:
     program.model.save(tmp)
     if verify:
@@ -141,13 +143,66 @@ def convert(input_path, output_path, outputs, feed=None, meta=None,
 
 def model_values(program):
   """{checkpoint name: array} of every variable the translated model holds,
-  read from its weights now (after training, the trained values): layers
-  holding a variable as it is, RNN layers back through their kinds'
-  tables (`mapping.from_model`)."""
+  read from its weights now (after training, the trained values)."""
   from migration import mapping  # pylint: disable=g-import-not-at-top
-  values = {p.name: np.asarray(p.weight.numpy()) for p in program.placed}
-  values.update(mapping.from_model(program.rnn_placements))
-  return values
+  return mapping.from_model(program.placements())
+
+
+def _trainable(program):
+  """The placements of the model's trainable weights: those TF1's
+  optimizer has slots for (not batch norms' moving statistics)."""
+  return [p for p in program.placements() if p.variable.trainable]
+
+
+def adam_state(program, reader):
+  """TF1 Adam's state for the model's trainable variables, read from the
+  checkpoint (`optimizer_state.AdamState`), or None where the checkpoint
+  has no such state for every one of them (another optimizer, or none)."""
+  from migration import description as description_lib  # pylint: disable=g-import-not-at-top
+  from migration import optimizer_state  # pylint: disable=g-import-not-at-top
+  shapes = reader.get_variable_to_shape_map()
+  m_slot, v_slot = detection.SLOTS[detection.ADAM]
+  names = sorted({p.legacy for p in _trainable(program) if p.legacy})
+  m, v, scopes = {}, {}, set()
+  for name in names:
+    found = [s for s in shapes if s == f"{name}/{m_slot}" or
+             s.endswith(f"/{name}/{m_slot}")]
+    if len(found) != 1:
+      return None
+    scope = found[0][:-len(f"{name}/{m_slot}")].rstrip("/")
+    second = description_lib.join(scope, f"{name}/{v_slot}")
+    if second not in shapes:
+      return None
+    m[name], v[name] = reader.get_tensor(found[0]), reader.get_tensor(second)
+    scopes.add(scope)
+  first, second = detection.BETA_POWERS
+  powers = [s for s in shapes if s.rpartition("/")[2] == first and
+            not list(shapes[s])]
+  if not names or len(scopes) != 1 or len(powers) != 1:
+    return None
+  powers_scope = powers[0].rpartition("/")[0]
+  other = description_lib.join(powers_scope, second)
+  if other not in shapes:
+    return None
+  scope = scopes.pop()
+  return optimizer_state.AdamState(
+      m, v, np.float32(reader.get_tensor(powers[0])),
+      np.float32(reader.get_tensor(other)), scope=scope,
+      powers_scope=None if powers_scope == scope else powers_scope)
+
+
+def carry_adam(program, reader, target):
+  """Compiles the model with the checkpoint's Adam state in its optimizer
+  (`tf2.TF1Adam` for target tf2, `keras.optimizers.Adam` for keras), so
+  that `model.save` keeps it; returns the `AdamState`, or None (nothing
+  done) where there is none."""
+  from migration import optimizer_state  # pylint: disable=g-import-not-at-top
+  state = adam_state(program, reader)
+  if state is not None:
+    optimizer = optimizer_state.to_optimizer(state, _trainable(program),
+                                             program.model, target)
+    program.model.compile(optimizer=optimizer)
+  return state
 
 
 def write_tf1(program, reader, prefix, overwrite=False, inputs=(), log=None):
@@ -159,11 +214,25 @@ def write_tf1(program, reader, prefix, overwrite=False, inputs=(), log=None):
   values = {n: reader.get_tensor(n)
             for n in reader.get_variable_to_shape_map()}
   values.update(model_values(program))
+  optimizer = getattr(program.model, "optimizer", None)
+  state = adam_state(program, reader)
+  if state is not None and optimizer is not None and optimizer.built:
+    from migration import optimizer_state  # pylint: disable=g-import-not-at-top
+    values.update(optimizer_state.from_optimizer(
+        optimizer, _trainable(program), state.scope,
+        state.powers_scope).to_variables())
+    # The step counter counts what the optimizer has done since.
+    for name, value in list(values.items()):
+      if name.rpartition("/")[2] == detection.GLOBAL_STEP and (
+          np.ndim(value) == 0 and np.asarray(value).dtype.kind == "i"):
+        values[name] = np.asarray(int(optimizer.iterations.numpy()),
+                                  np.asarray(value).dtype)
   return tf1_checkpoint.write_values(values, prefix, overwrite=overwrite,
                                      inputs=inputs, log=log)
 
 
-def summary_text(program, reader, graph, input_path, output_path):
+def summary_text(program, reader, graph, input_path, output_path,
+                 adam=False):
   """What was written, from what, and where every variable went."""
   inputs = ", ".join(f"{n} {list(s)} {d}" for n, s, d in program.inputs)
   feeds = ", ".join(f"{n}={v.item()!r}" for n, v in program.feeds.items())
@@ -179,8 +248,9 @@ def summary_text(program, reader, graph, input_path, output_path):
       f"  layers: {len(program.model.layers)}; not stock Keras: "
       f"{', '.join(program.not_stock) or 'none'}",
       f"  variables: {total} in the checkpoint; {len(converted)} converted, "
-      f"{len(optimizer)} optimizer state (not carried), {len(unused)} not "
-      "read by these outputs"]
+      f"{len(optimizer)} optimizer state "
+      f"({'Adam, carried into the model' if adam else 'not carried'}), "
+      f"{len(unused)} not read by these outputs"]
   lines += [f"    not read: {n}" for n in unused]
   return "\n".join(lines)
 
