@@ -445,3 +445,39 @@ def test_adam_state_goes_into_the_models_optimizer(programs, converted, name,
     np.testing.assert_array_equal(value, reader.get_tensor(variable),
                                   err_msg=variable)
   assert int(model.optimizer.iterations.numpy()) == state.steps()
+
+
+def test_a_model_trained_in_keras_goes_back_from_its_file(programs, converted,
+                                                         tmp_path):
+  """The CLI's way back: `--input=tuned.keras --outputs=... --meta=PREFIX.meta
+  --output=NEW_PREFIX --verify` writes the program's checkpoint, which its
+  own graph restores to compute what the tuned model computes; a model of
+  another program is refused, writing nothing."""
+  result, case, path = converted("tied_bigru", mapping.TF2)
+  assert result.published
+  model = exporters.load_keras_file(path)
+  rng = np.random.default_rng(1)
+  for weight in model.weights:
+    value = np.asarray(weight.numpy())
+    weight.assign(value + (rng.standard_normal(value.shape) * 1e-2).astype(
+        value.dtype))
+  tuned = str(tmp_path / "tuned.keras")
+  model.save(tuned)
+  back = str(tmp_path / "back" / "model.ckpt")
+  report = exporters.convert_path(
+      tuned, back, verify=True, outputs=case.outputs, feed=case.feed,
+      meta=programs["tied_bigru"] + ".meta")
+  assert report.published and report.ok, report.summary
+  assert "Adam state from its optimizer" in report.summary
+  restored = tf.train.load_checkpoint(back)
+  original = tf.train.load_checkpoint(programs["tied_bigru"])
+  assert sorted(restored.get_variable_to_shape_map()) == sorted(
+      original.get_variable_to_shape_map())
+  kernel = "encode/docs/bidirectional_rnn/fw/gru_cell/gates/kernel"
+  assert not np.array_equal(restored.get_tensor(kernel),
+                            original.get_tensor(kernel))
+  # Another program's model: refused, nothing written.
+  other = converted("text_rnn", mapping.TF2)[2]
+  refused(other, str(tmp_path / "none" / "model.ckpt"),
+          "is not the translation of these outputs", outputs=case.outputs,
+          feed=case.feed, meta=programs["tied_bigru"] + ".meta")

@@ -61,6 +61,14 @@ every output.
   tf1-convert-checkpoint --input=run/model.ckpt --outputs=logits,probs \
       --feed=keep_prob=1.0 --output=model.keras --verify
 
+and back, after training in Keras, to the program's own checkpoint format
+(--meta: the .meta beside the program's checkpoint, which supplies the
+variables the model does not hold):
+
+  tf1-convert-checkpoint --input=model.keras --outputs=logits,probs \
+      --feed=keep_prob=1.0 --meta=run/model.ckpt.meta \
+      --output=run_tuned/model.ckpt --verify
+
 The input is never touched: an output that would replace or remove any of
 its files is refused. The output appears whole or not at all: a refused,
 failed or interrupted conversion leaves it as it was, and an existing output

@@ -451,9 +451,13 @@ def _whole_program(input_path, output_path, target, verify, overwrite, log,
         Argument("outputs", ...), " converts the whole program, its layers "
         "found in its graph; it takes no ", Argument(other[0], ...))
   if os.fspath(input_path).endswith(publish.KERAS_SUFFIX):
-    raise errors.ConversionError(
-        Argument("outputs", ...), " names tensors of a TF1 program's graph; "
-        f"{input_path!r} is a .keras file")
+    if options.get("probe"):
+      raise errors.ConversionError(Argument("probe", ...), " is for a "
+                                   "TF1 program's conversion to Keras")
+    return whole_program.back_to_tf1(
+        input_path, output_path, options["outputs"], feed=options.get("feed"),
+        meta=options.get("meta"), verify=verify, overwrite=overwrite,
+        log=log)
   return whole_program.convert(
       input_path, output_path, options["outputs"], feed=options.get("feed"),
       meta=options.get("meta"), target=target, verify=verify,

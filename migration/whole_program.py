@@ -141,6 +141,112 @@ def convert(input_path, output_path, outputs, feed=None, meta=None,
   return result
 
 
+def back_to_tf1(keras_path, output_prefix, outputs, feed=None, meta=None,
+                verify=False, overwrite=False, log=None):
+  """A whole model `convert` wrote (and Keras may have trained since) back
+  to the program's TF1 checkpoint format, at `output_prefix`.
+
+  The program is translated again from its graph (`meta`, the `.meta` its
+  Saver wrote beside its checkpoint, which supplies every variable the
+  model does not hold), the model's weights and Adam state are taken over
+  by position, and `write_tf1` writes them under the program's own names.
+  With `verify`, the program's graph, restored from the staged checkpoint,
+  must compute what the model computes on a probe batch before anything
+  is published.
+
+  Raises:
+    errors.ConversionError: no `meta`, or a model that is not this
+      program's translation (its layers or weights differ).
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from migration import exporters  # pylint: disable=g-import-not-at-top
+  if isinstance(outputs, str):
+    outputs = [o for o in outputs.split(",") if o.strip()]
+  if not meta or not os.fspath(meta).endswith(".meta"):
+    raise errors.ConversionError(
+        Argument("meta"), " names the program's .meta beside its checkpoint "
+        "(PREFIX.meta, as its Saver wrote it): a whole model goes back to "
+        "that program's checkpoint format")
+  prefix, reads = tf1_checkpoint.resolve(os.fspath(meta)[:-len(".meta")],
+                                         "meta")
+  model = exporters.load_keras_file(os.fspath(keras_path))
+  graph = tf1_graph.read(meta)
+  reader = tf.train.load_checkpoint(prefix)
+  names = [tf1_graph.tensor_name(o.strip()) for o in outputs]
+  feeds = tf1_program.parse_feed(graph, feed)
+  program = _translation_of(model, graph, reader, names, feeds)
+  output = publish.Output(output_prefix, is_checkpoint=True,
+                          overwrite=overwrite,
+                          inputs=[os.fspath(keras_path), meta] + list(reads),
+                          log=log)
+  result = Result(
+      f"Wrote the program's TF1 checkpoint {output_prefix} from "
+      f"{keras_path}: {len(program.converted())} variables from the model"
+      f"{', Adam state from its optimizer' if _has_adam(model) else ''}, "
+      "every other variable of "
+      f"{prefix} as it was", program, graph, model)
+  with output.stage() as tmp:
+    write_tf1(program, reader, tmp, write=tf1_checkpoint.save_values)
+    if verify:
+      result.checks = check_against_graph(
+          graph, tf.train.load_checkpoint(tmp), program, model,
+          _probe(program, None))
+      result.summary += ("\n  verified: the program's graph, restored from "
+                         "it, against the model on a probe batch")
+    if result.ok:
+      output.publish(tmp)
+      result.published = True
+  return result
+
+
+def _has_adam(model):
+  optimizer = getattr(model, "optimizer", None)
+  return optimizer is not None and optimizer.built
+
+
+def _translation_of(model, graph, reader, names, feeds):
+  """The program's translation whose model `model` is, its weights (and
+  Adam state) copied from `model`."""
+  for target in ("tf2", "keras"):
+    program = tf1_program.translate(graph, reader, names, feeds, target)
+    ours = [(type(l).__name__, l.name) for l in program.model.layers]
+    theirs = [(type(l).__name__, l.name) for l in model.layers]
+    if ours == theirs and [w.shape for w in program.model.weights] == [
+        w.shape for w in model.weights]:
+      break
+  else:
+    raise tf1_program.ProgramError(
+        f"model {model.name!r} is not the translation of these outputs of "
+        f"{graph.path!r} (its layers or weights differ)")
+  for mine, given in zip(program.model.weights, model.weights):
+    mine.assign(given)
+  if _has_adam(model):
+    if carry_adam(program, reader, target) is None:
+      raise tf1_program.ProgramError(
+          f"model {model.name!r} has optimizer state, and its program's "
+          "checkpoint no Adam state for it to go to")
+    mine = program.model.optimizer.variables
+    if [v.shape for v in mine] != [v.shape for v in model.optimizer.variables]:
+      raise tf1_program.ProgramError(
+          f"model {model.name!r}'s optimizer is not Adam over its weights")
+    for a, b in zip(mine, model.optimizer.variables):
+      a.assign(b)
+  return program
+
+
+def _check(name, ours, theirs):
+  """One output's `compare.Check` (floats within `tolerances.PROGRAM`,
+  integers equal)."""
+  if ours.shape != theirs.shape or ours.dtype != theirs.dtype:
+    raise tf1_graph.NotTheProgram(
+        f"the model's output {name!r} is {ours.dtype} {list(ours.shape)}; "
+        f"the program's is {theirs.dtype} {list(theirs.shape)}")
+  if theirs.dtype.kind == "f":
+    return compare.check(name, ours, theirs, tolerances.PROGRAM)
+  return compare.Check(name, theirs.dtype.name, compare.compare(ours, theirs),
+                       0.0)
+
+
 def model_values(program):
   """{checkpoint name: array} of every variable the translated model holds,
   read from its weights now (after training, the trained values)."""
@@ -205,7 +311,8 @@ def carry_adam(program, reader, target):
   return state
 
 
-def write_tf1(program, reader, prefix, overwrite=False, inputs=(), log=None):
+def write_tf1(program, reader, prefix, overwrite=False, inputs=(), log=None,
+              write=None):
   """Writes the translated model's weights back as a TF1 checkpoint under
   the program's own variable names, which the program's graph restores
   with its plain `Saver`: the model's variables from the model, every
@@ -227,6 +334,9 @@ def write_tf1(program, reader, prefix, overwrite=False, inputs=(), log=None):
           np.ndim(value) == 0 and np.asarray(value).dtype.kind == "i"):
         values[name] = np.asarray(int(optimizer.iterations.numpy()),
                                   np.asarray(value).dtype)
+  if write is not None:      # into a staged output (`back_to_tf1`)
+    write(values, prefix)
+    return prefix
   return tf1_checkpoint.write_values(values, prefix, overwrite=overwrite,
                                      inputs=inputs, log=log)
 
@@ -325,16 +435,5 @@ def check_against_graph(graph, reader, program, model, x):
   # as it optimizes the program's.
   got = tf.function(model)(x)
   got = got if isinstance(got, (list, tuple)) else [got]
-  checks = []
-  for name, ours, theirs in zip(program.outputs, got, want):
-    ours, theirs = np.asarray(ours), np.asarray(theirs)
-    if ours.shape != theirs.shape or ours.dtype != theirs.dtype:
-      raise tf1_graph.NotTheProgram(
-          f"the model's output {name!r} is {ours.dtype} {list(ours.shape)}; "
-          f"the program's is {theirs.dtype} {list(theirs.shape)}")
-    if theirs.dtype.kind == "f":
-      checks.append(compare.check(name, ours, theirs, tolerances.PROGRAM))
-    else:
-      checks.append(compare.Check(name, theirs.dtype.name,
-                                  compare.compare(ours, theirs), 0.0))
-  return checks
+  return [_check(n, np.asarray(o), np.asarray(t))
+          for n, o, t in zip(program.outputs, got, want)]
