@@ -433,7 +433,7 @@ def test_adam_state_goes_into_the_models_optimizer(programs, converted, name,
   for ours, loaded in zip(program.model.weights, model.weights):
     ours.assign(loaded)
   state = whole_program.adam_state(program, reader)
-  places = [p for p in program.placements() if p.variable.trainable]
+  places = [p for p in program.placements if p.variable.trainable]
   # Build the translated model's optimizer like the loaded one, then copy.
   whole_program.carry_adam(program, reader, target)
   for ours, loaded in zip(program.model.optimizer.variables,

@@ -119,6 +119,13 @@ def tensor_name(name):
   return name if ":" in name else f"{name}:0"
 
 
+def layer_name(name):
+  """A graph name (a cell's path, a variable's, an op's) as a Keras layer
+  name: '/' written '>' (a valid TensorFlow scope name, as `predict`
+  needs)."""
+  return name.replace("/", ">")
+
+
 def op_name(tensor):
   return tensor.lstrip("^").split(":")[0]
 

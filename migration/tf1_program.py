@@ -26,7 +26,7 @@ output tensors and translates every op on the way, once:
                  `Embedding`; `Conv2D` [+ bias], `Conv2D`; fused and unfused
                  inference batch norms, `BatchNormalization` with TF1's
                  epsilon
-  the rest       `OPS` below: the matching `keras.ops` function (stock,
+  the rest       `ops_table()` below: the matching `keras.ops` function (stock,
                  serialized with the model; no Lambda layer), or one of the
                  project's registered layers (`tf2.program_layers`) where
                  Keras has none
@@ -37,6 +37,7 @@ every converted variable went, and the variables the outputs do not read.
 """
 
 import dataclasses
+import functools
 
 import numpy as np
 
@@ -107,15 +108,6 @@ class Variable:
 
 
 @dataclasses.dataclass
-class Placed:
-  """Where one checkpoint variable went: `weight` (a Keras variable) holds
-  it as is, or through the RNN mapping (`placements`)."""
-  name: str
-  layer: str
-  weight: object = None
-
-
-@dataclasses.dataclass
 class Program:
   """A translated program.
 
@@ -125,8 +117,10 @@ class Program:
       the model's input order.
     outputs: the output tensor names, in the model's output order.
     feeds: {placeholder op name: the value it was fixed to}.
-    placed: [Placed] of every variable the outputs read.
-    rnn_placements: the RNN layers' `mapping.Placement`s.
+    placements: every model weight's `mapping.Placement`: the layers
+      holding a variable as it is, then the RNN layers' (through their
+      kinds' tables); `mapping.to_model` and `from_model` move values and
+      optimizer slots through them, both ways.
     unused: the checkpoint's variables the outputs do not read.
     not_stock: names of the layers that are the project's own.
     vocabulary: {placeholder op name: the size of the embedding its ids
@@ -136,23 +130,13 @@ class Program:
   inputs: list
   outputs: list
   feeds: dict
-  placed: list
-  rnn_placements: list
+  placements: list
   unused: list
   not_stock: list
   vocabulary: dict = dataclasses.field(default_factory=dict)
 
   def converted(self):
-    return sorted({p.legacy for p in self.placements() if p.legacy})
-
-  def placements(self):
-    """Every model weight's `mapping.Placement`: the layers holding a
-    variable as it is, then the RNN layers' (through their kinds' tables).
-    `mapping.to_model` and `from_model` move values (and optimizer slots)
-    through them, both ways."""
-    from migration import mapping  # pylint: disable=g-import-not-at-top
-    return [mapping.Placement(p.name, p.weight, (), False)
-            for p in self.placed] + list(self.rnn_placements)
+    return sorted({p.legacy for p in self.placements if p.legacy})
 
 
 def parse_feed(graph, text):
@@ -234,7 +218,6 @@ class _Translator:
     self.inputs = []          # (op name, keras.Input, shape, dtype)
     self.layers = {}          # key -> Keras layer (shared across calls)
     self.weights = []         # (layer, [(attribute, value)])
-    self.placed = []
     self.rnns = []            # (component, layer name)
     self.not_stock = set()
     self.batch_axis = {}      # id(KerasTensor) -> its batch axis
@@ -444,7 +427,7 @@ class _Translator:
         any(isinstance(a, Partial) for a in args) and node.op != "Fill" and
         not any(self._symbolic(a) for a in args)):
       return _partial_op(self, node, args)
-    handler = OPS.get(node.op)
+    handler = ops_table().get(node.op)
     if handler is None:
       return None
     if not any(self._symbolic(a) for a in args):
@@ -484,7 +467,7 @@ class _Translator:
     dtype = tf.dtypes.as_dtype(node.attr["dtype"].type).name
     batch_shape = tuple(None if d < 0 else d for d in shape)
     layer = self.keras.Input(batch_shape=batch_shape, dtype=dtype,
-                             name=_layer_name(node.name))
+                             name=tf1_graph.layer_name(node.name))
     self.names.add(layer.name)
     self.inputs.append((node.name, layer, batch_shape, dtype))
     self.batch_axis[id(layer)] = 0
@@ -495,7 +478,7 @@ class _Translator:
   def _name(self, *candidates):
     """A layer name not taken yet: the first free candidate (graph names,
     '/' written '>'), else the last one numbered."""
-    names = [_layer_name(c) for c in candidates]
+    names = [tf1_graph.layer_name(c) for c in candidates]
     for name in names:
       if name not in self.names:
         self.names.add(name)
@@ -570,7 +553,7 @@ class _Translator:
     if node.op == "Tile" and isinstance(args[0], Variable) and isinstance(
         args[1], Partial):
       return self._tiled(args[0], args[1])
-    handler = OPS.get(node.op)
+    handler = ops_table().get(node.op)
     anchor = symbolic[0] if symbolic else (
         self.inputs[0][1] if self.inputs else None)
     if node.op in _ELEMENTWISE and anchor is not None and handler:
@@ -693,8 +676,7 @@ class _Translator:
     by the identity, flattened to 2-D, multiplied, and reshaped back by its
     only user. A Keras `Dense` on x computes that same `tensordot`; the
     flattening ops are never translated."""
-    if node.op != "MatMul" or node.name in self._dots and not self._dots[
-        node.name]:
+    if node.op != "MatMul":
       return None
     if node.name not in self._dots:
       self._dots[node.name] = _match_tensordot(self.graph, node,
@@ -759,22 +741,20 @@ class _Translator:
     keras = self.keras
     inputs = [layer for _, layer, _, _ in self.inputs]
     model = keras.Model(inputs, results, name="tf1_program")
-    placed = []
-    for layer, weights in self.weights:
-      for attribute, variable in weights:
-        target = getattr(layer, attribute)
-        target.assign(self.reader.get_tensor(variable).astype(
-            target.dtype))
-        placed.append(Placed(variable, layer.name, target))
-    rnn_placements = tf1_program_rnn.load(self, model)
-    read = {p.name for p in placed} | {
-        p.legacy for p in rnn_placements if p.legacy}
-    unused = sorted(set(self.shapes) - read)
+    from migration import mapping  # pylint: disable=g-import-not-at-top
+    placements = [mapping.Placement(variable, getattr(layer, attribute), (),
+                                    False)
+                  for layer, weights in self.weights
+                  for attribute, variable in weights]
+    mapping.to_model({p.legacy: self.reader.get_tensor(p.legacy)
+                      for p in placements}, placements)
+    placements += tf1_program_rnn.load(self, model)
+    read = {p.legacy for p in placements if p.legacy}
     return Program(model,
                    [(n, s, d) for n, _, s, d in self.inputs],
-                   list(outputs),
-                   dict(self.feeds), placed, rnn_placements, unused,
-                   sorted(self.not_stock), dict(self.vocabulary))
+                   list(outputs), dict(self.feeds), placements,
+                   sorted(set(self.shapes) - read), sorted(self.not_stock),
+                   dict(self.vocabulary))
 
 
 class _Random:
@@ -832,11 +812,6 @@ def _output_count(node):
             "FusedBatchNorm": lambda n: 5, "FusedBatchNormV2": lambda n: 5,
             "FusedBatchNormV3": lambda n: 6, "TopKV2": lambda n: 2}
   return counts.get(node.op, lambda n: 1)(node)
-
-
-def _layer_name(name):
-  """A graph name as a Keras layer name ('/' written '>')."""
-  return name.replace("/", ">")
 
 
 def _scope_of(kernel, bias):
@@ -1250,24 +1225,8 @@ def _numpy_dtype(enum):
   return tf.dtypes.as_dtype(enum).name
 
 
-class _LazyOps(dict):
-  """`OPS`, made on first use (imports Keras)."""
-
-  def _load(self):
-    if not dict.__len__(self):
-      self.update(_ops())
-
-  def get(self, key, default=None):
-    self._load()
-    return dict.get(self, key, default)
-
-  def __contains__(self, key):
-    self._load()
-    return dict.__contains__(self, key)
-
-  def keys(self):
-    self._load()
-    return dict.keys(self)
-
-
-OPS = _LazyOps()
+@functools.lru_cache(maxsize=None)
+def ops_table():
+  """{op type: f(translator, node, *inputs)}: every op with a Keras
+  translation, made once, on first use (it imports Keras)."""
+  return _ops()

@@ -44,7 +44,6 @@ class Result:
   model: object = None
   checks: list = None
   published: bool = False
-  state: object = None
 
   @property
   def ok(self):
@@ -251,13 +250,13 @@ def model_values(program):
   """{checkpoint name: array} of every variable the translated model holds,
   read from its weights now (after training, the trained values)."""
   from migration import mapping  # pylint: disable=g-import-not-at-top
-  return mapping.from_model(program.placements())
+  return mapping.from_model(program.placements)
 
 
 def _trainable(program):
   """The placements of the model's trainable weights: those TF1's
   optimizer has slots for (not batch norms' moving statistics)."""
-  return [p for p in program.placements() if p.variable.trainable]
+  return [p for p in program.placements if p.variable.trainable]
 
 
 def adam_state(program, reader):

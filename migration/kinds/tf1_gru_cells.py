@@ -177,19 +177,19 @@ class TF1GRUCells(base.Kind):
     from tf2 import tf1_gru_cell  # pylint: disable=g-import-not-at-top
     if target == mapping.TF2:
       return tf1_gru_cell.TF1GRUCell(units, self.cell, dtype=component.dtype,
-                                     name=_layer_name(path))
+                                     name=tf1_graph.layer_name(path))
     return keras.layers.GRUCell(units, reset_after=RESET_AFTER[self.name],
-                                dtype=component.dtype, name=_layer_name(path))
+                                dtype=component.dtype, name=tf1_graph.layer_name(path))
 
   def keras_rnn(self, component, target, units, path, backwards, common):
     """The Keras recurrent layer of one TF1 cell."""
     import keras  # pylint: disable=g-import-not-at-top
     if target == mapping.TF2:
       return keras.layers.RNN(self.keras_cell(component, target, units, path),
-                              go_backwards=backwards, name=_layer_name(path),
+                              go_backwards=backwards, name=tf1_graph.layer_name(path),
                               **common)
     return keras.layers.GRU(units, reset_after=RESET_AFTER[self.name],
-                            go_backwards=backwards, name=_layer_name(path),
+                            go_backwards=backwards, name=tf1_graph.layer_name(path),
                             **common)
 
   def tf2_cell_type(self):
@@ -363,7 +363,7 @@ class TF1GRUCells(base.Kind):
     for wrapper in wrappers:
       for name, shape in wrapper.states:
         learned.append(("", wrapper, shape[-1], shape[-1],
-                        (mapping.Row(name, _layer_name(name)),)))
+                        (mapping.Row(name, tf1_graph.layer_name(name)),)))
     return [(description_lib.join(component.scope, path), cell,
              component.layer_input(layer), component.units[layer])
             for cell, (layer, _, path) in zip(
@@ -377,7 +377,7 @@ class TF1GRUCells(base.Kind):
     paths = component.settings.paths
     wiring = self.wiring(component)
     if wiring in (SINGLE, MULTI):
-      names = tuple(_layer_name(p) for p in paths)
+      names = tuple(tf1_graph.layer_name(p) for p in paths)
     elif wiring == STACK_BI:
       names = tuple(f"cell_{i}>bidirectional_rnn"
                     for i in range(component.layers))
@@ -686,12 +686,6 @@ def _stacked_named(rnn, renamed=""):
   if cells:
     return [(c, c.name) for c in cells]
   return [(rnn.cell, rnn.name.removeprefix(renamed))]
-
-
-def _layer_name(path):
-  """A TF1 cell path as a Keras layer name ('/' written '>': a valid
-  TensorFlow scope name, as `predict` needs)."""
-  return path.replace("/", ">")
 
 
 def _paths(wiring, cell_names):

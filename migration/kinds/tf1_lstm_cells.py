@@ -43,6 +43,7 @@ from gru_common import tf1_lstm_cells as cells_lib
 from gru_common import tolerances
 from migration import description as description_lib
 from migration import mapping
+from migration import tf1_graph
 from migration.kinds import base
 from migration.kinds import tf1_gru_cells as gru
 
@@ -244,7 +245,7 @@ class TF1LSTMCells(gru.TF1GRUCells):
   def keras_cell(self, component, target, units, path):
     import keras  # pylint: disable=g-import-not-at-top
     from tf2 import tf1_lstm_cell  # pylint: disable=g-import-not-at-top
-    name = gru._layer_name(path)  # pylint: disable=protected-access
+    name = tf1_graph.layer_name(path)
     if target == mapping.TF2:
       settings = component.settings
       return tf1_lstm_cell.TF1LSTMCell(
@@ -256,7 +257,7 @@ class TF1LSTMCells(gru.TF1GRUCells):
 
   def keras_rnn(self, component, target, units, path, backwards, common):
     import keras  # pylint: disable=g-import-not-at-top
-    name = gru._layer_name(path)  # pylint: disable=protected-access
+    name = tf1_graph.layer_name(path)
     if target == mapping.TF2:
       return keras.layers.RNN(self.keras_cell(component, target, units, path),
                               go_backwards=backwards, name=name, **common)
