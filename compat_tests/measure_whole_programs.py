@@ -4,10 +4,11 @@ and writes the table the README and the closing notes cite:
   python -m compat_tests.measure_whole_programs
       -> compat_tests/goldens/real_programs/WHOLE_PROGRAMS.md
 
-Per program and target: its outputs, the share of its model variables
-converted (optimizer state aside), the largest |converted - program| on the
-golden's recorded inputs (the written model loaded back and called in a
-`tf.function`, as `predict` runs it) and through `--verify` against the
+Per program and target (`.keras` with either target, and `.onnx`): its
+outputs, the share of its model variables converted (optimizer state
+aside), the largest |converted - program| on the golden's recorded inputs
+(the written model loaded back and called in a `tf.function`, as `predict`
+runs it; the ONNX model in onnxruntime) and through `--verify` against the
 program's own graph, and the layers that are not stock Keras.
 """
 
@@ -28,31 +29,45 @@ from compat_tests import whole_programs
 from gru_common import tables
 from migration import exporters
 from migration import mapping
+from migration import onnx_program
 from migration import whole_program
 
 RESULTS = os.path.join(real_programs.FOLDER, "WHOLE_PROGRAMS.md")
 
 
-def against_recorded(model, case, program):
-  """max |model - program| over every output, on the recorded inputs."""
-  x = [case.probe[name] for name, _, _ in program.inputs]
-  got = tf.function(model)(x)
-  got = got if isinstance(got, (list, tuple)) else [got]
+def against_recorded(path, case, program):
+  """max |written model - program| over every output, on the recorded
+  inputs: a .keras file loaded back and called in a `tf.function`, an
+  .onnx file in onnxruntime."""
+  if path.endswith(".onnx"):
+    with open(path, "rb") as f:
+      got = onnx_program.run(f.read(), case.probe)
+  else:
+    x = [case.probe[name] for name, _, _ in program.inputs]
+    got = tf.function(exporters.load_keras_file(path))(x)
+    got = got if isinstance(got, (list, tuple)) else [got]
   return max(float(np.abs(np.asarray(g, np.float64) -
                           case.recorded[t].astype(np.float64)).max())
              for g, t in zip(got, program.outputs))
 
 
-def convert(name, target, folder, prefix, verify=True):
-  """(Result, the written model) of one program's conversion."""
+# The rows: each target's .keras file, and the .onnx file.
+ONNX = "onnx"
+ROWS = (*mapping.TARGETS, ONNX)
+
+
+def convert(name, row, folder, prefix):
+  """(Result, the written file, Case) of one program's conversion."""
   case = whole_programs.case(name)
-  path = os.path.join(folder, f"{name}_{target}.keras")
+  path = os.path.join(folder, f"{name}_{row}." + (
+      "onnx" if row == ONNX else "keras"))
   probe = whole_programs.write_probe(case, os.path.join(folder,
                                                         f"{name}.npz"))
+  target = mapping.TF2 if row == ONNX else row
   result = exporters.convert_path(
-      prefix, path, target=target, verify=verify, overwrite=True,
+      prefix, path, target=target, verify=True, overwrite=True,
       outputs=case.outputs, feed=case.feed or None, probe=probe)
-  return result, exporters.load_keras_file(path), case
+  return result, path, case
 
 
 def measure():
@@ -60,8 +75,8 @@ def measure():
   with tempfile.TemporaryDirectory() as folder:
     for name in real_programs.PROGRAMS:
       prefix = real_programs.as_user_has_it(name, folder)
-      for target in mapping.TARGETS:
-        result, model, case = convert(name, target, folder, prefix)
+      for target in ROWS:
+        result, path, case = convert(name, target, folder, prefix)
         program = result.program
         converted = len(program.converted())
         optimizer, unused = whole_program.classify(
@@ -71,7 +86,7 @@ def measure():
         rows.append([
             name, target, str(len(program.outputs)),
             f"{converted}/{converted + len(unused)}",
-            f"{against_recorded(model, case, program):.3e}",
+            f"{against_recorded(path, case, program):.3e}",
             f"{verified:.3e}", "yes" if result.published else "NO",
             _listing(program.not_stock)])
   return rows
@@ -103,12 +118,15 @@ def main():
           "(slots, Adam's powers, the step counter). The largest "
           "|converted - program| over every output: on the recorded "
           "inputs against the recorded outputs (the written model loaded "
-          "back, in a `tf.function` as `predict` runs it), and through "
+          "back, in a `tf.function` as `predict` runs it; target onnx: the "
+          "`.onnx` file in onnxruntime), and through "
           "`--verify` against the program's own graph; the bound is "
           "`tolerances.PROGRAM` (1e-5 float32). Not stock Keras: this "
           "project's layers in the model (the `tf2` target's exact RNN "
           "cells; `ReverseSequence`; `Weight` for a variable the program "
-          "uses in its own arithmetic)."), table)
+          "uses in its own arithmetic); for onnx, in the Keras model the "
+          "ONNX graph is built from (`migration/onnx_program.py` translates "
+          "them too)."), table)
 
 
 if __name__ == "__main__":

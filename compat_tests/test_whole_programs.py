@@ -74,7 +74,13 @@ def convert(programs, name, path, target=mapping.TF2, **options):
 def assert_reproduces(model, case, program, bitwise):
   x = [case.probe[name] for name, _, _ in program.inputs]
   got = tf.function(model)(x)
-  got = got if isinstance(got, (list, tuple)) else [got]
+  assert_outputs(got if isinstance(got, (list, tuple)) else [got], case,
+                 program, bitwise)
+
+
+def assert_outputs(got, case, program, bitwise):
+  """`got` (one array per program output) against the recorded outputs:
+  bitwise, or floats within `tolerances.PROGRAM` and integers equal."""
   assert len(got) == len(case.outputs)
   for tensor, value in zip(program.outputs, got):
     want, value = case.recorded[tensor], np.asarray(value)
@@ -130,8 +136,16 @@ def guarded(name, *args, **kwargs):
 builtins.__import__ = guarded
 import numpy as np
 import keras
-assert keras.backend.backend() == "jax", keras.backend.backend()
-for path, probe, recorded, bound in zip(*[iter(sys.argv[1:])] * 4):
+backend = sys.argv[1]
+assert keras.backend.backend() == backend, keras.backend.backend()
+# The float64 recipe (docs/serving.md); float32 models are unaffected.
+keras.config.set_floatx("float64")
+if backend == "jax":
+  import jax
+  jax.config.update("jax_enable_x64", True)
+from keras.src.backend.common import dtypes
+dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64"
+for path, probe, recorded, bound in zip(*[iter(sys.argv[2:])] * 4):
   model = keras.saving.load_model(path, safe_mode=True, compile=False)
   with np.load(probe) as p, np.load(recorded) as r:
     names = [i.name for i in model.inputs]
@@ -140,8 +154,10 @@ for path, probe, recorded, bound in zip(*[iter(sys.argv[1:])] * 4):
     got = got if isinstance(got, list) else [got]
     for k, value in enumerate(got):
       want = r[f"output_{k}"]
+      assert value.dtype == want.dtype, (path, k, value.dtype, want.dtype)
       diff = np.abs(np.asarray(value, np.float64) - want).max()
-      assert diff <= float(bound) * max(1.0, np.abs(want).max()), (path, k)
+      assert diff <= float(bound) * max(1.0, np.abs(want).max()), (path, k,
+                                                                   diff)
 ours = [m for m in sys.modules if m.split(".")[0] in
         ("migration", "tf2", "gru_common", "legacy", "compat_tests")]
 assert not ours, ours
@@ -149,33 +165,137 @@ print("ok")
 """
 
 
+def _float64_lstm_program(folder):
+  """(.keras path of the stock model, probe, recorded) of a float64 TF1
+  program of TF's own BasicLSTMCells (a MultiRNNCell stack)."""
+  from compat_tests import tf1_cells  # pylint: disable=g-import-not-at-top
+  name = "basic_lstm_float64_multi"
+  shutil.copytree(os.path.join(tf1_cells.LSTM_FOLDER, name), folder)
+  with np.load(folder / tf1_cells.OUTPUTS) as f:
+    x, want = f["x"], f["outputs"]
+  path = str(folder / "model.keras")
+  result = exporters.convert_path(
+      str(folder / tf1_cells.CHECKPOINT), path, target=mapping.KERAS,
+      outputs=[LSTM_PROGRAMS[name]])
+  assert result.published and not result.program.not_stock
+  return path, {"x": x}, [want]
+
+
 @pytest.mark.slow
-def test_stock_models_run_on_jax_without_this_project_or_tensorflow(
-    converted, tmp_path):
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_stock_models_run_on_jax_and_torch_without_this_project_or_tensorflow(
+    converted, tmp_path, backend):
   """The keras-target models that are all stock Keras (an unrolled LSTM
-  op by op; conv, batch norms and GRU layers),
-  loaded on Keras's JAX backend in a process that imports no module of
-  this project and cannot import TensorFlow, compute the program's outputs
-  within the bound (`predict`, float32)."""
-  if importlib.util.find_spec("jax") is None:
-    pytest.skip("jax is not installed (pip install '.[test]')")
+  op by op; conv, batch norms and GRU layers; a float64 LSTM stack),
+  loaded on Keras's JAX or PyTorch backend with the float64 recipe in a
+  process that imports no module of this project and cannot import
+  TensorFlow, compute the program's outputs within the bound (`predict`;
+  float32 within 1e-5, float64 within 1e-12), in the program's dtype."""
+  if importlib.util.find_spec(backend) is None:
+    pytest.skip(f"{backend} is not installed (pip install "
+                f"'.[{'test' if backend == 'jax' else 'backends'}]')")
   argv = []
   for name in ("char_rnn", "deep_speech2"):
     result, case, path = converted(name, mapping.KERAS)
     assert not result.program.not_stock, result.program.not_stock
     probe = {n.replace("/", ">"): v for n, v in case.probe.items()}
-    np.savez(f"{path}.in.npz", **probe)
-    np.savez(f"{path}.out.npz", **{
-        f"output_{k}": case.recorded[t].astype(np.float64)
-        for k, t in enumerate(result.program.outputs)})
-    argv += [path, f"{path}.in.npz", f"{path}.out.npz",
-             str(tolerances.PROGRAM.float32)]
+    recorded = [case.recorded[t] for t in result.program.outputs]
+    argv += _reload_arguments(path, probe, recorded, np.float32)
+  path, probe, recorded = _float64_lstm_program(tmp_path / "lstm")
+  argv += _reload_arguments(path, probe, recorded, np.float64)
   env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-  env["KERAS_BACKEND"] = "jax"
-  proc = subprocess.run([sys.executable, "-c", _STOCK_RELOAD, *argv],
+  env["KERAS_BACKEND"] = backend
+  proc = subprocess.run([sys.executable, "-c", _STOCK_RELOAD, backend, *argv],
                         capture_output=True, text=True, timeout=300,
                         cwd=str(tmp_path), env=env, check=False)
   assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-3000:]
+
+
+def _reload_arguments(path, probe, recorded, dtype):
+  np.savez(f"{path}.in.npz", **probe)
+  np.savez(f"{path}.out.npz", **{f"output_{k}": v
+                                 for k, v in enumerate(recorded)})
+  return [path, f"{path}.in.npz", f"{path}.out.npz",
+          str(tolerances.PROGRAM.for_dtype(np.dtype(dtype)))]
+
+
+# --- ONNX ---------------------------------------------------------------------
+
+
+def _onnx_packages():
+  pytest.importorskip("onnx", reason="pip install '.[onnx]'")
+  pytest.importorskip("onnxruntime", reason="pip install '.[onnx]'")
+
+
+@pytest.mark.parametrize("name", real_programs.PROGRAMS)
+def test_every_program_exports_to_onnx_and_reproduces_its_outputs(
+    programs, tmp_path, name):
+  """`--output=FILE.onnx`: the program's ONNX graph, checked, verified in
+  onnxruntime against the program's own graph, with the placeholders as
+  inputs and the program's tensors as outputs, computes the recorded
+  outputs within the bound."""
+  _onnx_packages()
+  import onnx  # pylint: disable=g-import-not-at-top
+  from migration import onnx_program  # pylint: disable=g-import-not-at-top
+  path = str(tmp_path / f"{name}.onnx")
+  result, case = convert(programs, name, path)
+  assert result.published and result.ok, result.summary
+  assert "verified in onnxruntime" in result.summary
+  exported = onnx.load(path)
+  onnx.checker.check_model(exported, full_check=True)
+  program = result.program
+  assert [i.name for i in exported.graph.input] == [
+      n for n, _, _ in program.inputs]
+  assert [o.name for o in exported.graph.output] == program.outputs
+  with open(path, "rb") as f:
+    got = onnx_program.run(f.read(), case.probe)
+  assert_outputs(got, case, program, bitwise=False)
+
+
+# TF's own TF1 LSTM cells (the goldens of `compat_tests.tf1_cells`, each
+# saved with its `.meta`) and the tensor each program's outputs are.
+LSTM_PROGRAMS = {
+    "basic_lstm_float64_multi": "model/rnn/transpose_1",
+    "layer_norm_lstm": "rnn/transpose_1",
+    "layer_norm_lstm_bidirectional_float64": "concat",
+    "lstm_block_cell_stack_bi": "stack_bidirectional_rnn/cell_1/concat",
+    "lstm_cell_bi_multi_float64": "concat",
+    "lstm_cell_options": "rnn/transpose_1",
+    "lstm_cell_options_float64": "rnn/transpose_1",
+    "lstm_cell_peepholes": "concat",
+}
+
+
+@pytest.mark.parametrize("name", sorted(LSTM_PROGRAMS))
+def test_tf1_lstm_programs_export_to_onnx_in_their_dtype(tmp_path, name):
+  """Programs of TF's own LSTM cells, float64 and those ONNX's LSTM
+  operator cannot express (projection, cell clipping, layer norm) among
+  them: whole to ONNX, verified against their graph, and to `.keras`;
+  both compute the outputs TF1 recorded, in the program's dtype, within
+  the bound (float64: 1e-12)."""
+  _onnx_packages()
+  from compat_tests import tf1_cells  # pylint: disable=g-import-not-at-top
+  from migration import onnx_program  # pylint: disable=g-import-not-at-top
+  folder = tmp_path / name
+  shutil.copytree(os.path.join(tf1_cells.LSTM_FOLDER, name), folder)
+  with np.load(folder / tf1_cells.OUTPUTS) as f:
+    x, want = f["x"], f["outputs"]
+  np.savez(folder / "probe.npz", x=x)
+  bound = tolerances.PROGRAM.for_dtype(want.dtype) * max(
+      1.0, float(np.abs(want).max()))
+  for suffix in (".onnx", ".keras"):
+    path = str(folder / f"model{suffix}")
+    result = exporters.convert_path(
+        str(folder / tf1_cells.CHECKPOINT), path, verify=True,
+        outputs=[LSTM_PROGRAMS[name]], probe=str(folder / "probe.npz"))
+    assert result.published and result.ok, result.summary
+    if suffix == ".onnx":
+      with open(path, "rb") as f:
+        got = onnx_program.run(f.read(), {"x": x})[0]
+    else:
+      got = np.asarray(tf.function(exporters.load_keras_file(path))(x))
+    assert got.dtype == want.dtype
+    assert np.abs(got - want).max() <= bound, (suffix, np.abs(got - want).max())
 
 
 # --- Bad input: one line, nothing written ------------------------------------

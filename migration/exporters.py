@@ -115,6 +115,7 @@ def load_keras_file(path, argument="input_path"):
   if not os.path.isfile(path):
     raise errors.MissingInputError(Argument(argument),
                                    f": no such file: {path!r}")
+  __import__("tf2")   # registers this project's layers
   try:
     return keras.saving.load_model(path, safe_mode=True)
   except Exception as e:  # pylint: disable=broad-except

@@ -99,19 +99,34 @@ def takes_lengths(description):
 class Graph:
   """Nodes and initializers with fresh names, and the nodes kinds share."""
 
-  def __init__(self, onnx):
+  def __init__(self, onnx, parent=None):
     self.onnx = onnx
-    self.nodes, self.initializers = [], []
-    self._count = 0
+    self.nodes = []
+    # A subgraph (a `Scan` body) shares its parent's names and
+    # initializers: ONNX lets a body read the outer graph's values.
+    self.initializers = parent.initializers if parent else []
+    self._counter = parent._counter if parent else [0]  # pylint: disable=protected-access
+
+  def subgraph(self):
+    return Graph(self.onnx, parent=self)
 
   def name(self, stem):
-    self._count += 1
-    return f"{stem}_{self._count}"
+    self._counter[0] += 1
+    return f"{stem}_{self._counter[0]}"
+
+  def op_outputs(self, op_type, inputs, count, stem=None, **attributes):
+    """An op with `count` outputs; returns their names."""
+    stem = stem or op_type.lower()
+    outs = [self.name(stem) for _ in range(count)]
+    self.nodes.append(self.onnx.helper.make_node(
+        op_type, inputs, outs, name=outs[0], **attributes))
+    return outs
 
   def constant(self, stem, array):
     name = self.name(stem)
+    array = np.asarray(array)   # a scalar stays a scalar
     self.initializers.append(self.onnx.numpy_helper.from_array(
-        np.ascontiguousarray(array), name))
+        np.ascontiguousarray(array) if array.ndim else array, name))
     return name
 
   def op(self, op_type, inputs, stem=None, **attributes):

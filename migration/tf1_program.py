@@ -182,6 +182,11 @@ def parse_feed(graph, text):
   return found
 
 
+# The translation ONNX is built from (`onnx_program`): stock Keras layers,
+# and this project's where no stock layer computes a cell.
+ONNX = "onnx"
+
+
 def translate(graph, reader, outputs, feeds=None, target="tf2"):
   """The `Program` computing `outputs` of `graph`.
 
@@ -191,8 +196,9 @@ def translate(graph, reader, outputs, feeds=None, target="tf2"):
       program's checkpoint.
     outputs: tensor names ('scope/op:0', or an op name for its output 0).
     feeds: {placeholder op name: value} (`parse_feed`).
-    target: "tf2" (this project's exact layers for RNNs) or "keras" (stock
-      Keras RNN layers).
+    target: "tf2" (this project's exact layers for RNNs), "keras" (stock
+      Keras RNN layers) or `ONNX` (stock where a stock layer computes the
+      cell, else this project's).
 
   Raises:
     ProgramError: an output not in the graph, a placeholder left without a
@@ -218,7 +224,7 @@ class _Translator:
     self.inputs = []          # (op name, keras.Input, shape, dtype)
     self.layers = {}          # key -> Keras layer (shared across calls)
     self.weights = []         # (layer, [(attribute, value)])
-    self.rnns = []            # (component, layer name)
+    self.rnns = []            # (component, layer, its target)
     self.not_stock = set()
     self.batch_axis = {}      # id(KerasTensor) -> its batch axis
     self.transposed = {}      # id(KerasTensor) -> (source, perm)

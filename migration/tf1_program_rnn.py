@@ -48,7 +48,7 @@ def _cells(translator):
   return found
 
 
-def _single(component, layer, path):
+def _single(kind, component, layer, path):
   """The one-cell, one-direction component of one cell of `component`,
   named by its full path (so its Keras layer's name is unique)."""
   full = description_lib.join(component.scope, path)
@@ -56,7 +56,7 @@ def _single(component, layer, path):
                                  learned=())
   return dataclasses.replace(
       component, name=full, units=(component.units[layer],),
-      input_dim=component.layer_input(layer),
+      input_dim=kind.layer_input(component, layer),
       wiring=description_lib.Wiring(), scope="", settings=settings)
 
 
@@ -148,19 +148,39 @@ def _is_at_most_zero(translator, tensor):
 def _layer(translator, kind, component, layer_index, path):
   """The Keras layer of one cell (made once: the two directions of a
   weight-tied bidirectional RNN call the same)."""
-  single = _single(component, layer_index, path)
+  single = _single(kind, component, layer_index, path)
   key = ("rnn", single.name)
   layer = translator.layers.get(key)
   if layer is None:
+    target = _target(translator.target, kind, single)
     common = {"return_sequences": True, "return_state": True,
               "zero_output_for_mask": True, "dtype": single.dtype}
-    layer = kind.keras_rnn(single, translator.target, single.units[0],
+    layer = kind.keras_rnn(single, target, single.units[0],
                            single.settings.paths[0], False, common)
     translator.layers[key] = layer
-    translator.rnns.append((single, layer))
-    if translator.target == "tf2":
+    translator.rnns.append((single, layer, target))
+    if target == mapping.TF2:
       translator.not_stock.add(layer.name)   # this project's exact cells
   return layer
+
+
+def _target(target, kind, single):
+  """The target of one cell's layer: the translation's, or for ONNX
+  (`tf1_program.ONNX`) stock Keras where a stock layer computes the cell
+  and this project's layer (its cell in keras.ops) where none does.
+
+  Raises:
+    mapping.MappingError: target 'keras' and no stock layer computes it.
+  """
+  from migration import tf1_program  # pylint: disable=g-import-not-at-top
+  if target != tf1_program.ONNX:
+    kind.check_target(single, target)
+    return target
+  try:
+    kind.check_target(single, mapping.KERAS)
+  except mapping.MappingError:
+    return mapping.TF2
+  return mapping.KERAS
 
 
 def _mask(ops, x, lengths):
@@ -176,9 +196,9 @@ def load(translator, model):
   kind's table; returns the placements."""
   placements = []
   values = {}
-  for single, _ in translator.rnns:
+  for single, _, target in translator.rnns:
     found = mapping.placements(description_lib.Description((single,)),
-                               model, translator.target)
+                               model, target)
     for placement in found:
       if placement.legacy and placement.legacy not in values:
         values[placement.legacy] = translator.reader.get_tensor(

@@ -25,6 +25,7 @@ from gru_common import compare
 from gru_common import tolerances
 from migration import detection
 from migration import errors
+from migration import onnx_export
 from migration import publish
 from migration import tf1_checkpoint
 from migration import tf1_graph
@@ -92,10 +93,15 @@ def convert(input_path, output_path, outputs, feed=None, meta=None,
   if not outputs:
     raise errors.ConversionError(Argument("outputs"),
                                  " names no tensor")
-  if not os.fspath(output_path).endswith(publish.KERAS_SUFFIX):
+  to_onnx = os.fspath(output_path).endswith(onnx_export.SUFFIX)
+  if not (to_onnx or os.fspath(output_path).endswith(publish.KERAS_SUFFIX)):
     raise errors.ConversionError(
         Argument("output_path"), f" {output_path!r}: a whole program is "
-        f"written as a {publish.KERAS_SUFFIX} file")
+        f"written as a {publish.KERAS_SUFFIX} or {onnx_export.SUFFIX} file")
+  if to_onnx:
+    # ONNX is built from stock Keras layers, and this project's keras.ops
+    # cells where no stock layer computes one (`onnx_program`).
+    target = tf1_program.ONNX
   prefix, reads = tf1_checkpoint.resolve(os.fspath(input_path))
   meta = meta or tf1_graph.meta_path(prefix)
   if not os.path.isfile(meta):
@@ -116,8 +122,11 @@ def convert(input_path, output_path, outputs, feed=None, meta=None,
   reader = tf.train.load_checkpoint(prefix)
   feeds = tf1_program.parse_feed(graph, feed)
   program = tf1_program.translate(graph, reader, names, feeds, target)
-  adam = carry_adam(program, reader, target)
+  adam = None if to_onnx else carry_adam(program, reader, target)
   x = _probe(program, probe) if verify else None
+  if to_onnx:
+    return _write_onnx(program, graph, reader, x, meta, input_path,
+                       output_path, overwrite, log, list(reads))
   output = publish.Output(output_path, is_checkpoint=False,
                           overwrite=overwrite, inputs=list(reads) + [meta],
                           log=log)
@@ -134,6 +143,38 @@ def convert(input_path, output_path, outputs, feed=None, meta=None,
       result.checks = check_against_graph(graph, reader, program, loaded, x)
       result.summary += (f"\n  verified against the program's own graph "
                          f"({meta}) on a probe batch")
+    if result.ok:
+      output.publish(tmp)
+      result.published = True
+  return result
+
+
+def _write_onnx(program, graph, reader, x, meta, input_path, output_path,
+                overwrite, log, reads):
+  """`convert`'s .onnx output: the translated model's ONNX graph
+  (`onnx_program`), verified in onnxruntime against the program's graph."""
+  from migration import onnx_program  # pylint: disable=g-import-not-at-top
+  data = onnx_program.from_program(
+      program, doc=f"{input_path}: {', '.join(program.outputs)}"
+  ).SerializeToString()
+  output = publish.Output(output_path, is_checkpoint=False,
+                          overwrite=overwrite, inputs=reads + [meta], log=log)
+  result = Result(summary_text(program, reader, graph, input_path,
+                               output_path, False), program, graph,
+                  program.model)
+  names = [n for n, _, _ in program.inputs]
+  with output.stage() as tmp:
+    with open(tmp, "wb") as f:
+      f.write(data)
+    if x is not None:
+      with open(tmp, "rb") as f:
+        written = f.read()
+      result.checks = check_against_graph(
+          graph, reader, program,
+          lambda values: onnx_program.run(written, dict(zip(names, values))),
+          x)
+      result.summary += (f"\n  verified in onnxruntime against the "
+                         f"program's own graph ({meta}) on a probe batch")
     if result.ok:
       output.publish(tmp)
       result.published = True
@@ -348,14 +389,17 @@ def summary_text(program, reader, graph, input_path, output_path,
   converted = program.converted()
   optimizer, unused = classify(program.unused, converted, reader, graph)
   total = len(reader.get_variable_to_shape_map())
+  to_onnx = os.fspath(output_path).endswith(onnx_export.SUFFIX)
   lines = [
-      f"Wrote a Keras model of the whole program to {output_path} from "
-      f"{input_path}",
+      f"Wrote {'an ONNX' if to_onnx else 'a Keras'} model of the whole "
+      f"program to {output_path} from {input_path}",
       f"  inputs (in order): {inputs}",
       f"  outputs: {', '.join(program.outputs)}",
       f"  fixed: {feeds or 'nothing'}",
       f"  layers: {len(program.model.layers)}; not stock Keras: "
-      f"{', '.join(program.not_stock) or 'none'}",
+      f"{', '.join(program.not_stock) or 'none'}" + (
+          f" (the Keras model the ONNX graph, opset {onnx_export.OPSET}, is "
+          "built from)" if to_onnx else ""),
       f"  variables: {total} in the checkpoint; {len(converted)} converted, "
       f"{len(optimizer)} optimizer state "
       f"({'Adam, carried into the model' if adam else 'not carried'}), "
@@ -423,16 +467,19 @@ def _probe(program, path):
 
 
 def check_against_graph(graph, reader, program, model, x):
-  """[compare.Check] of `model` (the written one, loaded) on `x` against
-  the program's own graph: floats within `tolerances.PROGRAM`, integers
+  """[compare.Check] of `model` (the written one, loaded; or a function
+  of the inputs' list, the ONNX model in onnxruntime) on `x` against the
+  program's own graph: floats within `tolerances.PROGRAM`, integers
   (classes) equal."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   feeds = {f"{n}:0": v for (n, _, _), v in zip(program.inputs, x)}
   feeds.update({f"{n}:0": v for n, v in program.feeds.items()})
   want = tf1_graph.run(graph, program.outputs, feeds, _Values(reader))
-  # Called as `predict` calls it: in a graph, which TensorFlow optimizes
-  # as it optimizes the program's.
-  got = tf.function(model)(x)
+  # A Keras model is called as `predict` calls it: in a graph, which
+  # TensorFlow optimizes as it optimizes the program's.
+  compute = model if callable(model) and not hasattr(
+      model, "inputs") else tf.function(model)
+  got = compute(x)
   got = got if isinstance(got, (list, tuple)) else [got]
   return [_check(n, np.asarray(o), np.asarray(t))
           for n, o, t in zip(program.outputs, got, want)]

@@ -11,6 +11,8 @@ Layers (all registered for `.keras` saving under "tf1_gru_migration"):
     with peepholes, projection and clipping, LSTMBlockCell,
     CudnnCompatibleLSTMCell), op for op, in keras.ops: every backend.
   LearnedInitialState: a trained initial state, repeated over the batch.
+  Weight: a variable a converted TF1 program uses in its own arithmetic
+    (`program_layers`).
 Model:
   ExactModel: a functional keras.Model whose predict/evaluate/fit compute
     in the model's dtype (Keras casts float64 arrays to floatx otherwise).
@@ -28,6 +30,7 @@ from tf2.loop_gru import LoopGRU
 from tf2.loop_gru import LoopGRUCell
 from tf2.optimizers import TF1Adam
 from tf2.per_sequence_dense import PerSequenceDense
+from tf2.program_layers import Weight
 from tf2.scan_gru import ScanGRU
 from tf2.scan_gru import ScanGRUCell
 from tf2.tf1_gru_cell import TF1GRUCell
@@ -35,4 +38,5 @@ from tf2.tf1_lstm_cell import TF1LSTMCell
 
 __all__ = ["ExactModel", "LearnedInitialState", "LegacyBidirectional",
            "LoopGRU", "LoopGRUCell", "PerSequenceDense", "ReverseSequence",
-           "ScanGRU", "ScanGRUCell", "TF1Adam", "TF1GRUCell", "TF1LSTMCell"]
+           "ScanGRU", "ScanGRUCell", "TF1Adam", "TF1GRUCell", "TF1LSTMCell",
+           "Weight"]

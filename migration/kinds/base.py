@@ -74,6 +74,11 @@ class Kind:
   def variables(self, component):
     raise NotImplementedError(self.name)
 
+  def layer_input(self, component, layer):
+    """The input size of layer `layer`'s cells: the previous layer's
+    output width (a projection's, for kinds that project)."""
+    return component.layer_input(layer)
+
   def width(self, component):
     return component.units[-1] * component.wiring.directions
 

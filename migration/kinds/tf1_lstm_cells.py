@@ -161,14 +161,16 @@ class TF1LSTMCells(gru.TF1GRUCells):
     last = component.settings.num_proj or component.units[-1]
     return last * component.wiring.directions
 
+  def layer_input(self, component, layer):
+    if layer == 0:
+      return component.input_dim
+    return (component.settings.num_proj or component.units[layer - 1]) * (
+        component.wiring.directions
+        if component.wiring.stacking == description_lib.LAYERS else 1)
+
   def cell_shapes(self, component, layer):
     settings = component.settings
-    if layer == 0:
-      input_dim = component.input_dim
-    else:
-      input_dim = (settings.num_proj or component.units[layer - 1]) * (
-          component.wiring.directions
-          if component.wiring.stacking == description_lib.LAYERS else 1)
+    input_dim = self.layer_input(component, layer)
     return cells_lib.shapes(self.cell, input_dim, component.units[layer],
                             settings.peepholes, settings.num_proj,
                             settings.layer_norm)
