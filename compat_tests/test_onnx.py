@@ -2,7 +2,8 @@
 operator and head ops, checked by `onnx.checker` and run in onnxruntime
 against the legacy graph (both seeds, float32) and TensorFlow's own TF1
 cells (the goldens, with and without sequence lengths), within
-`tolerances.ONNX_RUNTIME`; the refusals, with nothing written.
+`tolerances.ONNX_RUNTIME`; what ONNX's GRU cannot compute (float64, the
+tutorial GRU without a reset gate) as a Scan of primitive ops.
 """
 
 import os
@@ -107,12 +108,24 @@ class TestTF1Cells:
       assert compare.compare(without, full).bitwise
 
   @pytest.mark.parametrize("name", FLOAT64_CELLS)
-  def test_float64_refused_nothing_written(self, name, tmp_path):
+  def test_float64_runs_as_a_scan_in_double(self, name, tmp_path):
+    """float64, which onnxruntime's GRU kernel lacks: a `Scan` of the
+    cell's step in primitive ops, in double, reproducing TF1's outputs with
+    and without lengths within the float64 bound."""
     path = str(tmp_path / "m.onnx")
-    status, _, err = run_command(tf1_cells.prefix(name), path)
-    assert status == 1
-    assert "no float64 implementation" in err and "round every weight" in err
-    assert os.listdir(tmp_path) == []
+    status, _, err = run_command(tf1_cells.prefix(name), path, verify=True,
+                                 **options(name))
+    assert status == 0, err
+    model, data = load(path)
+    ops = {n.op_type for n in model.graph.node}
+    assert "Scan" in ops and "GRU" not in ops
+    golden = golden_outputs(name)
+    bound = tolerances.ONNX_RUNTIME.float64
+    plain = onnx_export.run(data, golden["x"])["rnn"]
+    assert plain.dtype == np.float64
+    check(plain, golden["outputs"], bound)
+    masked = onnx_export.run(data, golden["x"], golden["lengths"])["rnn"]
+    check(masked, golden["outputs_with_lengths"], bound)
 
 
 def _weights(values):
@@ -159,26 +172,36 @@ class TestSeeds:
         assert compare.compare(value, got[name]).bitwise
 
   @pytest.mark.parametrize("variant", ["loop_no_reset",
-                                       "bigru_no_reset_classifier"])
-  def test_no_reset_gate_refused_by_name(self, variant, checkpoints,
-                                         tmp_path):
-    status, _, err = run_command(checkpoints[variant],
-                                 str(tmp_path / "m.onnx"))
-    assert status == 1
-    assert "ONNX's GRU operator always has a reset gate" in err
-    assert os.listdir(tmp_path) == []
-
-  def test_float64_data_blogger_refused(self, checkpoints, tmp_path):
-    status, _, err = run_command(checkpoints["scan_addition"],
-                                 str(tmp_path / "m.onnx"))
-    assert status == 1 and "Data Blogger GRU" in err
-    assert "no float64 implementation" in err
-    assert os.listdir(tmp_path) == []
+                                       "bigru_no_reset_classifier",
+                                       "scan_addition"])
+  def test_what_onnx_gru_cannot_compute_runs_as_a_scan(
+      self, variant, checkpoints, tmp_path):
+    """The tutorial GRU without a reset gate (ONNX's GRU always has one)
+    and the float64 Data Blogger GRU (no double GRU kernel): a `Scan` of
+    the cell's step, verified against the legacy graph and within the
+    bound of it here."""
+    prefix = checkpoints[variant]
+    state = tf1_checkpoint.read(prefix)
+    path = str(tmp_path / "m.onnx")
+    status, _, err = run_command(prefix, path, verify=True)
+    assert status == 0, err
+    model, data = load(path)
+    ops = {n.op_type for n in model.graph.node}
+    assert "Scan" in ops and "GRU" not in ops
+    x = verification.probe_inputs(state.description, batch=5, time=9, seed=4)
+    want = legacy_graph.run(legacy_graph.build(state.description), x,
+                            prefix=prefix)
+    got = onnx_export.run(data, x)
+    bound = tolerances.ONNX_RUNTIME.for_dtype(state.description.dtype)
+    assert sorted(got) == sorted(want)
+    for name in want:
+      assert got[name].dtype == want[name].dtype
+      check(got[name], want[name], bound)
 
 
 def test_onnxruntime_still_has_no_float64_gru():
-  """Why float64 is refused. (If onnxruntime gains a double GRU kernel,
-  this fails, and float64 export can be allowed.)"""
+  """Why float64 runs as a Scan of primitive ops. (If onnxruntime gains a
+  double GRU kernel, this fails, and float64 can use ONNX's GRU.)"""
   helper = onnx.helper
   t = onnx.TensorProto.DOUBLE
   w = onnx.numpy_helper.from_array(np.ones((1, 3, 1)), "W")

@@ -23,10 +23,12 @@ here are the nodes kinds share:
     output <component>     each component's output, by its name ("gru",
                            "rnn", "head")
 
-Refused, by name: a component whose kind says ONNX cannot express it
-exactly (`Kind.check_onnx`: the tutorial GRU without a reset gate) and
-float64 models (onnxruntime's CPU GRU kernel has no double implementation;
-exporting in float32 would round every weight).
+Where ONNX's GRU and LSTM operators cannot compute a layer in onnxruntime
+(`needs_scan`: float64, which onnxruntime's kernels lack; the tutorial GRU
+without a reset gate; an LSTM's projection, cell clipping or layer norm),
+it is a `Scan` of the cell's step in primitive ops instead
+(`onnx_program.scan`), the reverse direction over each sequence reversed
+within its length, as those operators read `sequence_lens`.
 
 `onnx` and `onnxruntime` are optional (`pip install '.[onnx]'`); they are
 imported when a function here runs.
@@ -79,12 +81,6 @@ def check_exportable(description):
     reason = description_lib.kind_of(component).check_onnx(component)
     if reason:
       raise OnnxError(reason)
-  if description.dtype != "float32":
-    raise OnnxError(
-        f"{description.describe()}: onnxruntime's CPU GRU and LSTM kernels "
-        "have no float64 implementation ('GRU operator does not support "
-        "double yet'), and exporting in float32 would round every weight; convert "
-        "to .keras and serve it under JAX or PyTorch instead (README)")
 
 
 def output_names(description):
@@ -196,10 +192,52 @@ class Graph:
     return self.op("Transpose", [y], perm=[1, 0, 2])
 
   def _cell_op(self, x, cells, direction, lengths):
-    """ONNX's GRU or LSTM operator, as the cells are GRU or LSTM cells."""
+    """ONNX's GRU or LSTM operator, as the cells are GRU or LSTM cells; a
+    `Scan` of the cell's step in primitive ops where those operators
+    cannot compute it (`needs_scan`)."""
+    if needs_scan(cells[0]):
+      return self._scan(x, cells, direction, lengths)
     if hasattr(cells[0], "reset_after"):
       return self._gru(x, cells, direction, lengths)
     return self._lstm(x, cells, direction, lengths)
+
+  def _scan(self, x, cells, direction, lengths):
+    """What `_cell_op`'s operator returns, [time, directions, batch,
+    units], from `onnx_program.scan` per direction: the reverse direction
+    over each sequence reversed within its length (ONNX's GRU's meaning of
+    `sequence_lens`), steps past a length masked (zero outputs, state
+    kept)."""
+    from migration import onnx_program  # pylint: disable=g-import-not-at-top
+    e = onnx_program.Emitter(self.onnx, self)
+    dtype = np.dtype(cells[0].dtype).name
+    mask = lengths64 = None
+    if lengths:
+      time = self.op("Squeeze", [self.op("Slice", [
+          self.op("Shape", [x]), e.ints([0]), e.ints([1])]), e.ints([0])])
+      steps = self.op("Range", [e.const(0, np.int64), time,
+                                e.const(1, np.int64)])
+      lengths64 = self.op("Cast", [lengths], to=self.onnx.TensorProto.INT64)
+      mask = self.op("Less", [self.op("Unsqueeze", [steps, e.ints([1])]),
+                              self.op("Unsqueeze", [lengths64,
+                                                    e.ints([0])])])
+    directions = (["forward", "reverse"] if direction == "bidirectional"
+                  else [direction])
+    outputs = []
+    for cell, way in zip(cells, directions):
+      if way == "forward":
+        y, _ = onnx_program.scan(e, cell, x, dtype, 0, mask=mask)
+      elif lengths is None:
+        y, _ = onnx_program.scan(e, cell, x, dtype, 0, backwards=True,
+                                 time_order=True)
+      else:
+        flipped = self.op("ReverseSequence", [x, lengths64], batch_axis=1,
+                          time_axis=0)
+        y, _ = onnx_program.scan(e, cell, flipped, dtype, 0, mask=mask)
+        y = self.op("ReverseSequence", [y, lengths64], batch_axis=1,
+                    time_axis=0)
+      outputs.append(self.op("Unsqueeze", [y, e.ints([1])]))
+    return outputs[0] if len(outputs) == 1 else self.op(
+        "Concat", outputs, axis=1)
 
   def _lstm(self, x, cells, direction, lengths):
     """ONNX LSTM over time-major x [time, batch, in] with `cells` (one per
@@ -239,6 +277,21 @@ class Graph:
     y = self.op("Transpose", [y], perm=[0, 2, 1, 3])
     return self.op("Reshape", [y, self.constant("shape", np.array(
         [0, 0, -1], np.int64))])
+
+
+def needs_scan(cell):
+  """Whether ONNX's own GRU/LSTM operator cannot compute `cell` in
+  onnxruntime: float64 (no double kernel), or a cell those operators do not
+  have (the tutorial GRU without its reset gate, in its TF2 layer; an
+  LSTM's projection, cell clipping or layer norm)."""
+  if np.dtype(cell.dtype) != np.float32:
+    return True
+  if type(cell).__name__ == "TF1LSTMCell":
+    # ONNX's LSTM has peepholes, but no projection or layer norm, and its
+    # `clip` clips the gates, not the cell state.
+    return bool(cell.num_proj is not None or cell.cell_clip is not None or
+                cell.layer_norm)
+  return type(cell).__name__ not in ("GRUCell", "LSTMCell")
 
 
 def _check_stock_cell(cell, operator):

@@ -44,7 +44,7 @@ class Sym:
     self.name, self.dtype, self.shape = name, str(dtype), tuple(shape)
 
 
-class _Emitter:
+class Emitter:
   """The graph being built and the conversions every emitter needs."""
 
   def __init__(self, onnx, graph):
@@ -707,7 +707,7 @@ def _lstm_step(e, body, cell, xw_t, states, dtype):
 
 
 def e_body(body):
-  return _Emitter(body.onnx, body)
+  return Emitter(body.onnx, body)
 
 
 def _input_projection(e, cell, x, dtype):
@@ -729,8 +729,7 @@ def _traced_step(e, body, cell, x_t, states, dtype):
   variable does not take part in symbolic math), emitted with the same
   table; the weights become initializers."""
   import keras  # pylint: disable=g-import-not-at-top
-  width = int(cell._by_name["kernel"].shape[0]) - int(cell.state_size[0])  # pylint: disable=protected-access
-  x = keras.Input(batch_shape=(None, width), dtype=dtype)
+  x = keras.Input(batch_shape=(None, _input_width(cell)), dtype=dtype)
   state_inputs = [keras.Input(batch_shape=(None, int(size)), dtype=dtype)
                   for size in cell.state_size]
   weights = dict(cell._by_name)  # pylint: disable=protected-access
@@ -756,40 +755,106 @@ def _traced_step(e, body, cell, x_t, states, dtype):
           values[id(output)].name)
 
 
+def _input_width(cell):
+  """The step input's width of a cell whose step reads it itself."""
+  if type(cell).__name__ == "LoopGRUCell":
+    return int(cell.Wc.shape[0])
+  return int(cell._by_name["kernel"].shape[0]) - int(cell.state_size[0])  # pylint: disable=protected-access
+
+
+def _loop_gru_step(e, body, cell, x_t, states, dtype):
+  """The tutorial GRU (`tf2.LoopGRUCell`), with or without its reset gate:
+  z = sigmoid(x Wf + h Uf + bf), r = sigmoid(x Wi + h Ui + bi),
+  n = tanh(x Wc + (r h) Uc + bc), h' = (1 - z) n + z h."""
+  del e
+  h = states[0]
+
+  def affine(w, u, b, recurrent):
+    return body.op("Add", [body.op("Add", [
+        body.op("MatMul", [x_t, body.constant(f"{cell.name}_W", w.numpy())]),
+        body.op("MatMul", [recurrent, body.constant(f"{cell.name}_U",
+                                                    u.numpy())])]),
+                           body.constant(f"{cell.name}_b", b.numpy())])
+  reset_h = h
+  if cell.reset_gate:
+    r = body.op("Sigmoid", [affine(cell.Wi, cell.Ui, cell.bi, h)])
+    reset_h = body.op("Mul", [r, h])
+  z = body.op("Sigmoid", [affine(cell.Wf, cell.Uf, cell.bf, h)])
+  n = body.op("Tanh", [affine(cell.Wc, cell.Uc, cell.bc, reset_h)])
+  one_minus_z = body.op("Sub", [body.constant("one", np.asarray(
+      1, dtype)), z])
+  new = body.op("Add", [body.op("Mul", [one_minus_z, n]),
+                        body.op("Mul", [z, h])])
+  return [new], new
+
+
 # Keras cell class -> (step, number of states, number of gates or None for
 # a traced cell, which reads the step's input itself).
 _CELLS = {"GRUCell": (_gru_step, 1, 3), "LSTMCell": (_lstm_step, 2, 4),
-          "TF1LSTMCell": (_traced_step, 2, None)}
+          "TF1LSTMCell": (_traced_step, 2, None),
+          "LoopGRUCell": (_loop_gru_step, 1, None)}
 
 
 def _recurrent(e, layer, args, kwargs, outs):
   """A recurrent layer (stock GRU or LSTM, or an RNN of a traced cell) as
   one `Scan` over time: outputs [sequences or last output, *final states]
-  as the layer returns them."""
-  cell = layer.cell
-  if type(cell).__name__ not in _CELLS:
-    raise OnnxError(f"layer {layer.name!r}: cell {type(cell).__name__} has "
-                    "no ONNX translation")
-  step, count, gates = _CELLS[type(cell).__name__]
+  as the layer returns them (in processing order when `go_backwards`, as
+  Keras does)."""
   x = args[0]
   dtype = outs[0].dtype
-  units = int(cell.units)
-  sizes = [int(n) for n in np.atleast_1d(cell.state_size)]
-  onnx, helper = e.onnx, e.onnx.helper
-  elem = e.elem(dtype)
-  if gates:   # the input projection of every step, one MatMul
-    scanned = _input_projection(e, cell, e.operand(x, dtype), dtype)
-    width = gates * units
-  else:
-    scanned, width = e.operand(x, dtype), int(x.shape[-1])
-  mask = kwargs.get("mask")
   initial = kwargs.get("initial_state")
   if initial is not None:
-    initial = list(initial) if isinstance(initial, (list, tuple)) else [
-        initial]
-    starts = [e.operand(s, dtype) for s in initial]
+    initial = [e.operand(s, dtype) for s in (
+        initial if isinstance(initial, (list, tuple)) else [initial])]
+  mask = kwargs.get("mask")
+  sequences, finals = scan(
+      e, layer.cell, e.operand(x, dtype), dtype, time_axis=1,
+      mask=None if mask is None else e.operand(mask, "bool"),
+      starts=initial, backwards=bool(layer.go_backwards),
+      zero_output=bool(layer.zero_output_for_mask), where=layer.name)
+  first = sequences if layer.return_sequences else finals[0]
+  return [first, *finals][:len(outs)]
+
+
+def scan(e, cell, x, dtype, time_axis, mask=None, starts=None,
+         backwards=False, zero_output=True, time_order=False, where=None):
+  """`cell` run over x's time axis (1: batch-major, 0: time-major) as one
+  ONNX `Scan`; returns (the outputs' name, [final states' names]).
+
+  Args:
+    e: the `Emitter` of the graph the Scan goes in.
+    cell: a Keras cell of `_CELLS`.
+    x: the input's name, [batch, time, in] or [time, batch, in].
+    dtype: the cell's dtype.
+    time_axis: 1 or 0, as x is laid out; the outputs and `mask` follow it.
+    mask: the name of a bool [batch, time] (or [time, batch]) mask, or None:
+      a masked step keeps the state and outputs zeros (`zero_output`) or
+      the kept state.
+    starts: the initial states' names (Keras's order), or zeros.
+    backwards: run from the last step to the first.
+    time_order: with `backwards`, store each output at its step's position
+      (ONNX's reverse GRU) rather than in processing order (Keras's
+      `go_backwards`).
+    where: what to name in an error.
+  """
+  name = type(cell).__name__
+  if name not in _CELLS:
+    raise OnnxError(f"layer {where or cell.name!r}: cell {name} has no ONNX "
+                    "translation")
+  step, count, gates = _CELLS[name]
+  onnx, helper = e.onnx, e.onnx.helper
+  elem = e.elem(dtype)
+  units = int(cell.units)
+  sizes = [int(n) for n in np.atleast_1d(cell.state_size)]
+  batch_axis = 1 - time_axis
+  if gates:   # the input projection of every step, one MatMul
+    scanned = _input_projection(e, cell, x, dtype)
+    width = gates * units
   else:
-    batch = e.op("Slice", [e.shape_of(x), e.ints([0]), e.ints([1])])
+    scanned, width = x, _input_width(cell)
+  if starts is None:
+    batch = e.op("Slice", [e.op("Shape", [x]), e.ints([batch_axis]),
+                           e.ints([batch_axis + 1])])
     starts = [e.op("ConstantOfShape", [e.op("Concat", [batch, e.ints([n])],
                                             axis=0)],
                    value=onnx.numpy_helper.from_array(np.zeros((1,), dtype)))
@@ -805,13 +870,13 @@ def _recurrent(e, layer, args, kwargs, outs):
   if mask is not None:
     m_t = body.name("mask_t")
     body_inputs.append(_info(helper, m_t, onnx.TensorProto.BOOL, (None,)))
-    scans.append(e.operand(mask, "bool"))
+    scans.append(mask)
   new_states, output = step(e, body, cell, x_t, state_in, dtype)
   if m_t is not None:
     keep = body.op("Unsqueeze", [m_t, e.ints([1])])
     new_states = [body.op("Where", [keep, s, old])
                   for s, old in zip(new_states, state_in)]
-    if layer.zero_output_for_mask:
+    if zero_output:
       output = body.op("Where", [keep, output, e.const(0, dtype)])
     else:
       output = new_states[0]
@@ -821,15 +886,14 @@ def _recurrent(e, layer, args, kwargs, outs):
       body.nodes, body.name("body"), body_inputs,
       [_info(helper, n, elem, (None, k))
        for n, k in zip(state_out + [y_t], sizes + [sizes[0]])])
-  direction = int(bool(layer.go_backwards))
+  direction = int(bool(backwards))
   results = e.graph.op_outputs(
       "Scan", starts + scans, count + 1, stem="scan", body=body_graph,
-      num_scan_inputs=len(scans), scan_input_axes=[1] * len(scans),
+      num_scan_inputs=len(scans), scan_input_axes=[time_axis] * len(scans),
       scan_input_directions=[direction] * len(scans),
-      scan_output_axes=[1])
-  finals, sequences = results[:count], results[count]
-  first = sequences if layer.return_sequences else finals[0]
-  return [first, *finals][:len(outs)]
+      scan_output_axes=[time_axis],
+      scan_output_directions=[direction if time_order else 0])
+  return results[count], results[:count]
 
 
 # Operation class name -> emitter(emitter, operation, args, kwargs,
@@ -949,7 +1013,7 @@ def from_model(model, inputs, outputs, doc=""):
   onnx = onnx_export._onnx()  # pylint: disable=protected-access
   helper = onnx.helper
   graph = onnx_export.Graph(onnx)
-  e = _Emitter(onnx, graph)
+  e = Emitter(onnx, graph)
   values, infos = {}, []
   for tensor, (name, shape, dtype) in zip(model.inputs, inputs):
     infos.append(_info(helper, name, e.elem(dtype), shape))

@@ -330,13 +330,6 @@ class TutorialGRU(_SeedGRU):
                        dtype=component.dtype, name=names.GRU_LAYER,
                        reset_gate=component.settings.reset_gate)
 
-  def check_onnx(self, component):
-    if not component.settings.reset_gate:
-      return (f"{component.describe()}: ONNX's GRU operator always has a "
-              "reset gate; the tutorial's GRU without one has no exact ONNX "
-              "graph")
-    return None
-
   def legacy(self, component, x):
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
     from legacy import loop_gru  # pylint: disable=g-import-not-at-top

@@ -301,19 +301,6 @@ class TF1LSTMCells(gru.TF1GRUCells):
           forget_bias_from=(FROM_MODEL if recorded else FROM_DEFAULT))
     return dataclasses.replace(component, settings=settings)
 
-  def check_onnx(self, component):
-    """ONNX's LSTM operator has peepholes but no projection, and its `clip`
-    clips the gates' pre-activations, not the cell state."""
-    settings = component.settings
-    if settings.num_proj is not None or settings.cell_clip is not None:
-      return (f"{component.describe()}: ONNX's LSTM operator has no "
-              "projection, and its clip clips the gates, not the cell state; "
-              "convert to .keras (target 'tf2') instead")
-    if settings.layer_norm:
-      return (f"{component.describe()}: ONNX's LSTM operator has no layer "
-              "norm; convert to .keras (target 'tf2') instead")
-    return super().check_onnx(component)
-
   # Detection.
 
   def detect(self, model_names, variables, graph=None):
