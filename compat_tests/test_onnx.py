@@ -157,8 +157,10 @@ class TestSeeds:
     assert sorted(got) == sorted(want)
     for name in want:
       within(got[name], want[name])
+    # Every float tensor initializer is a weight; scalars are operators'
+    # constants (the 1 of a Scan step's 1 - z).
     floats = [onnx.numpy_helper.to_array(t) for t in model.graph.initializer
-              if t.data_type == onnx.TensorProto.FLOAT]
+              if t.data_type == onnx.TensorProto.FLOAT and t.dims]
     assert np.array_equal(_weights(floats), _weights(state.values.values()))
     for target in mapping.TARGETS:
       keras_path = str(tmp_path / f"{target}.keras")
@@ -197,6 +199,57 @@ class TestSeeds:
     for name in want:
       assert got[name].dtype == want[name].dtype
       check(got[name], want[name], bound)
+
+
+def _legacy_bigru_with_lengths(state, prefix, x, lengths):
+  """The tutorial BiGRU's legacy graph (`legacy.loop_gru.BiGRU`) run with
+  `sequence_length`, restored from the checkpoint."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from legacy import loop_gru  # pylint: disable=g-import-not-at-top
+  from legacy import runtime  # pylint: disable=g-import-not-at-top
+  v1 = tf.compat.v1
+  gru = state.description.components[0]
+  root = state.description.with_scopes(
+      {c.name: "" for c in state.description.components})
+  graph = tf.Graph()
+  with graph.as_default(), runtime.tf1_control_flow():
+    inputs = v1.placeholder(gru.dtype, (None, None, gru.input_dim))
+    lengths_t = v1.placeholder(tf.int32, (None,))
+    cls = (loop_gru.GRU if gru.settings.reset_gate else
+           loop_gru.GRUNoResetGate)
+    output = loop_gru.BiGRU(inputs, gru.input_dim, gru.units[0],
+                            sequence_length=lengths_t,
+                            gru_class=cls).output()
+    names = dict(zip(root.components[0].variables(), gru.variables()))
+    saver = v1.train.Saver({names[v.op.name]: v
+                            for v in v1.global_variables()})
+    with v1.Session(graph=graph) as session:
+      saver.restore(session, prefix)
+      return session.run(output, {inputs: x, lengths_t: lengths})
+
+
+@pytest.mark.parametrize("variant", ["bigru", "bigru_no_reset_classifier"])
+def test_tutorial_bigru_reverses_within_the_lengths_it_is_fed(
+    variant, checkpoints, tmp_path):
+  """The tutorial BiGRU's ONNX file takes `sequence_lens`: its backward GRU
+  reads each row reversed within its length and runs every step (no mask),
+  as the legacy BiGRU does with `sequence_length`; without lengths, the
+  whole row is reversed."""
+  prefix = checkpoints[variant]
+  state = tf1_checkpoint.read(prefix)
+  path = str(tmp_path / "m.onnx")
+  status, _, err = run_command(prefix, path, verify=True)
+  assert status == 0, err
+  model, data = load(path)
+  assert [i.name for i in model.graph.input] == ["x", "sequence_lens"]
+  x = verification.probe_inputs(state.description, batch=4, time=7, seed=5)
+  lengths = np.array([7, 3, 1, 5], np.int32)
+  got = onnx_export.run(data, x, lengths)["gru"]
+  bound = tolerances.ONNX_RUNTIME.for_dtype(state.description.dtype)
+  check(got, _legacy_bigru_with_lengths(state, prefix, x, lengths), bound)
+  whole = onnx_export.run(data, x)["gru"]
+  check(whole, _legacy_bigru_with_lengths(state, prefix, x, [7] * 4), bound)
+  assert not compare.compare(got, whole).within(bound)
 
 
 def test_onnxruntime_still_has_no_float64_gru():

@@ -128,12 +128,16 @@ def test_stock_keras_target_reproduces_within_the_bound(converted, name):
 _STOCK_RELOAD = """
 import builtins
 import sys
-real_import = builtins.__import__
-def guarded(name, *args, **kwargs):
-  if name.split(".")[0] == "tensorflow":
-    raise ImportError(name + " is blocked in this process")
-  return real_import(name, *args, **kwargs)
-builtins.__import__ = guarded
+stock = sys.argv[2] == "stock"
+if stock:
+  real_import = builtins.__import__
+  def guarded(name, *args, **kwargs):
+    if name.split(".")[0] == "tensorflow":
+      raise ImportError(name + " is blocked in this process")
+    return real_import(name, *args, **kwargs)
+  builtins.__import__ = guarded
+else:
+  import tf2   # registers this project's layers
 import numpy as np
 import keras
 backend = sys.argv[1]
@@ -145,7 +149,7 @@ if backend == "jax":
   jax.config.update("jax_enable_x64", True)
 from keras.src.backend.common import dtypes
 dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64"
-for path, probe, recorded, bound in zip(*[iter(sys.argv[2:])] * 4):
+for path, probe, recorded, bound in zip(*[iter(sys.argv[3:])] * 4):
   model = keras.saving.load_model(path, safe_mode=True, compile=False)
   with np.load(probe) as p, np.load(recorded) as r:
     names = [i.name for i in model.inputs]
@@ -160,7 +164,7 @@ for path, probe, recorded, bound in zip(*[iter(sys.argv[2:])] * 4):
                                                                    diff)
 ours = [m for m in sys.modules if m.split(".")[0] in
         ("migration", "tf2", "gru_common", "legacy", "compat_tests")]
-assert not ours, ours
+assert not (stock and ours), ours
 print("ok")
 """
 
@@ -203,11 +207,40 @@ def test_stock_models_run_on_jax_and_torch_without_this_project_or_tensorflow(
     argv += _reload_arguments(path, probe, recorded, np.float32)
   path, probe, recorded = _float64_lstm_program(tmp_path / "lstm")
   argv += _reload_arguments(path, probe, recorded, np.float64)
+  _run_on(backend, "stock", argv, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_models_with_this_projects_layers_run_on_jax_and_torch(
+    converted, tmp_path, backend):
+  """The keras-target models that hold this project's layers besides stock
+  Keras (`ReverseSequence`, `Weight`, both in keras.ops there), loaded
+  on Keras's JAX or PyTorch backend with `import tf2`, compute the
+  program's outputs within the bound."""
+  if importlib.util.find_spec(backend) is None:
+    pytest.skip(f"{backend} is not installed (pip install "
+                f"'.[{'test' if backend == 'jax' else 'backends'}]')")
+  argv = []
+  for name in ("han", "tied_bigru", "seq2seq_signal"):
+    result, case, path = converted(name, mapping.KERAS)
+    assert result.program.not_stock
+    probe = {n.replace("/", ">"): v for n, v in case.probe.items()}
+    recorded = [case.recorded[t] for t in result.program.outputs]
+    argv += _reload_arguments(path, probe, recorded, np.float32)
+  _run_on(backend, "project", argv, tmp_path)
+
+
+def _run_on(backend, mode, argv, folder):
   env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+  if mode != "stock":
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))
   env["KERAS_BACKEND"] = backend
-  proc = subprocess.run([sys.executable, "-c", _STOCK_RELOAD, backend, *argv],
-                        capture_output=True, text=True, timeout=300,
-                        cwd=str(tmp_path), env=env, check=False)
+  proc = subprocess.run(
+      [sys.executable, "-c", _STOCK_RELOAD, backend, mode, *argv],
+      capture_output=True, text=True, timeout=300, cwd=str(folder), env=env,
+      check=False)
   assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-3000:]
 
 

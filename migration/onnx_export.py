@@ -18,8 +18,10 @@ here are the nodes kinds share:
 
     input  x               [batch, time, input_dim]  (both dynamic)
     input  sequence_lens   [batch] int32, for kinds that take lengths
-                           (TF1 cells), optional: a default [2**31 - 1]
-                           stands for "every step"
+                           (TF1 cells: masked; the tutorial BiGRU: its
+                           backward input reversed within them),
+                           optional: a default [2**31 - 1] stands for
+                           "every step"
     output <component>     each component's output, by its name ("gru",
                            "rnn", "head")
 
@@ -88,7 +90,7 @@ def output_names(description):
 
 
 def takes_lengths(description):
-  return any(description_lib.kind_of(c).takes_lengths
+  return any(description_lib.kind_of(c).onnx_lengths(c)
              for c in description.components)
 
 
@@ -190,6 +192,27 @@ class Graph:
       raise OnnxError(f"layer {layer.name!r} ({type(layer).__name__}) is "
                       "not a recurrent layer the converter writes")
     return self.op("Transpose", [y], perm=[1, 0, 2])
+
+  def reversed_within_lengths(self, layer, x, lengths):
+    """A Bidirectional layer as the tutorial's BiGRU computes it with
+    lengths: the forward GRU over every step; the backward one over each
+    row reversed within its length (ONNX's `ReverseSequence`), every step
+    run, unmasked, its outputs reversed back the same way; concatenated on
+    features. x [batch, time, in] -> [batch, time, 2u]."""
+    from migration import onnx_program  # pylint: disable=g-import-not-at-top
+    e = onnx_program.Emitter(self.onnx, self)
+    cells = (layer.forward_layer.cell, layer.backward_layer.cell)
+    dtype = np.dtype(cells[0].dtype).name
+    time_major = self.op("Transpose", [x], perm=[1, 0, 2])
+    lengths = self.op("Cast", [lengths], to=self.onnx.TensorProto.INT64)
+    forward, _ = onnx_program.scan(e, cells[0], time_major, dtype, 0)
+    flipped = self.op("ReverseSequence", [time_major, lengths], batch_axis=1,
+                      time_axis=0)
+    backward, _ = onnx_program.scan(e, cells[1], flipped, dtype, 0)
+    backward = self.op("ReverseSequence", [backward, lengths], batch_axis=1,
+                       time_axis=0)
+    both = self.op("Concat", [forward, backward], axis=-1)
+    return self.op("Transpose", [both], perm=[1, 0, 2])
 
   def _cell_op(self, x, cells, direction, lengths):
     """ONNX's GRU or LSTM operator, as the cells are GRU or LSTM cells; a

@@ -65,10 +65,30 @@ class ReverseSequence(keras.layers.Layer):
     super().__init__(**kwargs)
 
   def call(self, inputs, sequence_lengths=None):
-    return reverse_sequence(inputs, sequence_lengths)
+    if keras.backend.backend() == "tensorflow":
+      return reverse_sequence(inputs, sequence_lengths)
+    return reverse_sequence_ops(inputs, sequence_lengths)
 
   def compute_output_shape(self, input_shape):
     return input_shape
+
+
+def reverse_sequence_ops(inputs, sequence_lengths=None):
+  """`reverse_sequence` in keras.ops, for Keras's other backends: each
+  row's first `sequence_lengths[i]` steps gathered in reverse order (a
+  gather only moves values, so the result is the same bits). Lengths are
+  clipped to [0, time]; TensorFlow's op rejects those outside."""
+  ops = keras.ops
+  if sequence_lengths is None:
+    return ops.flip(inputs, axis=1)
+  steps = ops.arange(ops.shape(inputs)[1], dtype="int32")[None, :]
+  lengths = ops.clip(ops.cast(sequence_lengths, "int32"), 0,
+                     ops.shape(inputs)[1])[:, None]
+  index = ops.where(steps < lengths, lengths - 1 - steps, steps)
+  for _ in range(len(inputs.shape) - 2):
+    index = ops.expand_dims(index, -1)
+  index = index + ops.zeros_like(inputs, dtype="int32")
+  return ops.take_along_axis(inputs, index, axis=1)
 
 
 @keras.saving.register_keras_serializable(package="tf1_gru_migration")

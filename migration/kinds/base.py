@@ -200,6 +200,11 @@ class Kind:
     """Why `component` has no exact ONNX graph, or None."""
     return None
 
+  def onnx_lengths(self, component):
+    """Whether its ONNX graph reads the `sequence_lens` input."""
+    del component
+    return self.takes_lengths
+
   def onnx(self, graph, component, model, x, lengths):
     """Its ONNX nodes on `x` (time-major for recurrent kinds); returns the
     output's name."""

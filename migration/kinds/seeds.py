@@ -324,6 +324,17 @@ class TutorialGRU(_SeedGRU):
           "without one converts only to this project's layers (target "
           "'tf2')")
 
+  def onnx_lengths(self, component):
+    """The BiGRU's lengths reverse its backward input (and output) within
+    each row's length; every step still runs."""
+    return component.wiring.directions == 2
+
+  def onnx(self, graph, component, model, x, lengths):
+    layer = model.get_layer(self.layer_names(component)[0])
+    if component.wiring.directions == 2:
+      return graph.reversed_within_lengths(layer, x, lengths)
+    return graph.recurrent(layer, x, None)
+
   def tf2_layer(self, component):
     import tf2  # pylint: disable=g-import-not-at-top
     return tf2.LoopGRU(component.units[0], return_sequences=True,
