@@ -9,8 +9,10 @@ returns their losses, so Python is visited once per log line.
 Two paths:
 
 * fast (default): a `keras.layers.Dense` head (one matmul over all
-  sequences) and XLA. Agrees with the legacy arithmetic to rounding (about
-  1e-16 per step; see gru_common/tolerances.py for what that grows to).
+  sequences), the GRU's sequence-level gradient (`mode="fast"`,
+  tf2/fast_gru.py) and XLA. Agrees with the legacy arithmetic to rounding
+  (about 1e-16 per step; see gru_common/tolerances.py for what that grows
+  to).
 * exact (`Config(exact=True)`): `ScanGRU` reference path, `PerSequenceDense`
   head, no XLA. From the same initial weights it reproduces the legacy run
   bit for bit: every loss, every weight, the prediction.
@@ -55,6 +57,10 @@ class Config(job_configs.AdditionConfig):
   """The legacy job's settings, plus the TF2 job's own options."""
   exact: bool = False
   optimizer: str = job_configs.ADDITION_OPTIMIZERS[0]
+  # The GRU layer's `mode` on the fast path (tf2/recurrent.py): its
+  # sequence-level gradient, measured faster on this job's shapes under
+  # XLA (`gru-benchmark`); `exact` always runs the exact mode.
+  gru_mode: str = "fast"
 
   def __post_init__(self):
     super().__post_init__()
@@ -79,7 +85,9 @@ def build_model(config):
   inputs = keras.Input((None, config.input_dimensions), dtype="float64",
                        name=names.INPUT_LAYER)
   states = scan_gru.ScanGRU(config.hidden_size, return_sequences=True,
-                            dtype="float64", name=names.GRU_LAYER)(inputs)
+                            dtype="float64", name=names.GRU_LAYER,
+                            mode="exact" if config.exact else
+                            config.gru_mode)(inputs)
   if config.exact:
     head = per_sequence_dense.PerSequenceDense(1, dtype="float64",
                                                name=names.ADDITION_OUTPUT_LAYER)

@@ -43,6 +43,7 @@ import tensorflow as tf
 
 from gru_common import names
 from tf2 import cells
+from tf2 import fast_gru
 from tf2 import recurrent
 
 MATRIX_STDDEV = 0.1
@@ -101,6 +102,16 @@ class LoopGRUCell(cells.GRUCellBase):
     self.Wc = self._kernel(names.CONTROL_GATE_W, kernel)
     self.Uc = self._recurrent(names.CONTROL_GATE_U, recurrent)
     self.bc = self._bias(names.CONTROL_GATE_B, bias)
+
+  def fast_weights(self):
+    """Per gate its kernel, bias and recurrent kernel, and how the state
+    mixes, for `tf2/fast_gru.py`: the update gate z is the tutorial's
+    "forget" gate, its reset gate r the "input" gate (none without it)."""
+    if self.reset_gate:
+      return ([self.Wf, self.Wi, self.Wc], [self.bf, self.bi, self.bc],
+              [self.Uf, self.Ui, self.Uc], fast_gru.STATE_KEEPS)
+    return ([self.Wf, self.Wc], [self.bf, self.bc], [self.Uf, self.Uc],
+            fast_gru.STATE_KEEPS)
 
   def step(self, x, previous_hidden_state):
     """One reference step, in the legacy `unit`'s order."""

@@ -26,8 +26,17 @@ import keras
 import tensorflow as tf
 
 from gru_common import sequence_lengths as lengths_lib
+from tf2 import fast_gru
 from tf2 import validation
 from tf2 import _tracing
+
+
+# The layers' modes: the legacy graph's operations step by step, bitwise
+# (`_loop`), or the sequence-level path (`tf2/fast_gru.py`), within
+# `tolerances.FAST_PATH`.
+EXACT = "exact"
+FAST = "fast"
+MODES = (EXACT, FAST)
 
 
 def _as_bool_mask(mask):
@@ -46,7 +55,10 @@ class GRULayer(keras.layers.RNN):
 
   def __init__(self, cell, return_sequences=False, return_state=False,
                go_backwards=False, stateful=False, zero_output_for_mask=False,
-               **kwargs):
+               mode=EXACT, **kwargs):
+    if mode not in MODES:
+      raise ValueError(f"`mode` must be one of {MODES}, got {mode!r}.")
+    self.mode = mode
     super().__init__(cell, return_sequences=return_sequences,
                      return_state=return_state, go_backwards=go_backwards,
                      stateful=stateful, unroll=False,
@@ -102,9 +114,39 @@ class GRULayer(keras.layers.RNN):
     del training  # No dropout.
     h0 = initial_state[0] if isinstance(initial_state, (list, tuple)) else (
         initial_state)
+    loop = self._fast_loop if self.mode == FAST else self._loop
     if mask is None:
-      return _tracing.call_traced(self, self._loop, sequences, h0)
-    return _tracing.call_traced(self, self._loop, sequences, h0, mask)
+      return _tracing.call_traced(self, loop, sequences, h0)
+    return _tracing.call_traced(self, loop, sequences, h0, mask)
+
+  def _fast_loop(self, sequences, h0, mask=None):
+    """The sequence-level path (`tf2/fast_gru.py`). Returns what `_loop`
+    returns. Outputs are the states gated by the mask: zero at masked
+    steps with `zero_output_for_mask`, else the last unmasked output (zero
+    before the first), which is the carried state."""
+    x = tf.transpose(sequences, [1, 0, 2])
+    if mask is not None:
+      mask = tf.transpose(_as_bool_mask(mask))[:, :, tf.newaxis]
+    if self.go_backwards:
+      x = tf.reverse(x, [0])
+      if mask is not None:
+        mask = tf.reverse(mask, [0])
+    kernels, biases, recurrent, mix = self.cell.fast_weights()
+    time, batch = tf.shape(x)[0], tf.shape(x)[1]
+    # [x 1] @ [W; b]: the bias's gradient is part of the kernel's matmul.
+    flat = tf.reshape(x, [-1, x.shape[-1]])
+    flat = tf.concat([flat, tf.ones_like(flat[:, :1])], 1)
+    projections = [
+        tf.reshape(tf.matmul(flat, tf.concat([w, b[tf.newaxis]], 0)),
+                   [time, batch, self.units])
+        for w, b in zip(kernels, biases)]
+    states = fast_gru.states(projections, h0, recurrent, mask, mix)
+    outputs = states
+    if mask is not None:
+      shown = mask if self.zero_output_for_mask else tf.math.cumsum(
+          tf.cast(mask, tf.int32), axis=0) > 0
+      outputs = tf.where(shown, states, tf.zeros_like(states))
+    return (outputs[-1], tf.transpose(outputs, [1, 0, 2]), [states[-1]])
 
   def _loop(self, sequences, h0, mask=None):
     """The time loop. Returns (last_output, outputs, [final_state])."""
@@ -192,6 +234,7 @@ class GRULayer(keras.layers.RNN):
     config = super().get_config()
     del config["cell"], config["unroll"]
     config.update(self.cell.get_config_for_layer())
+    config["mode"] = self.mode
     return config
 
   @classmethod

@@ -41,6 +41,7 @@ import tensorflow as tf
 
 from gru_common import names
 from tf2 import cells
+from tf2 import fast_gru
 from tf2 import recurrent
 
 
@@ -92,6 +93,12 @@ class ScanGRUCell(cells.GRUCellBase):
     self.br = self._bias(names.BR, bias)
     self.bz = self._bias(names.BZ, bias)
     self.bh = self._bias(names.BH, bias)
+
+  def fast_weights(self):
+    """Per gate (z, r, h) its kernel, bias and recurrent kernel, and how
+    the state mixes, for `tf2/fast_gru.py`."""
+    return ([self.Wz, self.Wr, self.Wh], [self.bz, self.br, self.bh],
+            [self.Uz, self.Ur, self.Uh], fast_gru.CANDIDATE_TAKES)
 
   def step(self, x_t, h_tm1):
     """One reference step, in the legacy `forward_pass`'s order."""

@@ -2,4 +2,5 @@
 
 # The workloads (`implementations.WORKLOADS`), named without importing
 # TensorFlow, so the command's flags can offer them.
-WORKLOAD_NAMES = ("seed_train", "scale_train", "scale_infer", "long_infer")
+WORKLOAD_NAMES = ("seed_train", "scale_train", "small_train", "scale_infer",
+                  "long_infer")

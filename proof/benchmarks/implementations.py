@@ -7,6 +7,10 @@ Implementations of a workload's step:
     tf2               this project's layer under tf.function (for the seed
                       job with a keras.layers.Dense head)
     tf2_xla           the same under tf.function(jit_compile=True)
+    tf2_fast          the layer's sequence-level mode (`mode="fast"`,
+                      tf2/fast_gru.py): the input projection and the weight
+                      gradients one matmul each over every step (not on the
+                      seed job, whose job model has no such mode)
     tf2_exact         seed job only: the exact job model (PerSequenceDense
                       head), bitwise equal to legacy
     keras             stock keras.layers.GRU(reset_after=False) holding the
@@ -50,10 +54,11 @@ from tf2 import addition_job as tf2_addition
 
 _v1 = tf.compat.v1
 
-IMPLEMENTATIONS = ("legacy", "tf2", "tf2_xla", "tf2_exact", "keras",
+IMPLEMENTATIONS = ("legacy", "tf2", "tf2_xla", "tf2_fast", "tf2_exact",
+                   "keras",
                    "keras_xla", "fused_experiment", "floor")
 # The TF2 configurations this project ships (the ratios use the fastest).
-TF2 = ("tf2", "tf2_xla", "tf2_exact")
+TF2 = ("tf2", "tf2_xla", "tf2_fast", "tf2_exact")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +89,10 @@ WORKLOADS = {
     "scale_train": Workload("scale_train", "scale: training step",
                             seeds.LOOP, 256, 100, 64, 256, "float32",
                             True, repeats=12),
+    "small_train": Workload("small_train",
+                            "small batch: training step (per-op overhead)",
+                            seeds.LOOP, 32, 100, 64, 256, "float32",
+                            True, repeats=20),
     "scale_infer": Workload("scale_infer", "scale: inference",
                             seeds.LOOP, 256, 100, 64, 256, "float32",
                             False, repeats=10),
@@ -122,13 +131,16 @@ def _sync(values):
 
 
 def applies(name, workload):
-  """Whether `name` runs on `workload` (tf2_exact is the seed job's)."""
-  return name != "tf2_exact" or workload.key.startswith("seed")
+  """Whether `name` runs on `workload` (tf2_exact is the seed job's,
+  tf2_fast the others')."""
+  seed = workload.key.startswith("seed")
+  return {"tf2_exact": seed, "tf2_fast": not seed}.get(name, True)
 
 
 def build(name, workload):
   """A zero-argument callable that runs one step of `name` on `workload`."""
-  return {"legacy": _legacy, "tf2": _tf2, "tf2_xla": _tf2, "tf2_exact": _tf2,
+  return {"legacy": _legacy, "tf2": _tf2, "tf2_xla": _tf2, "tf2_fast": _tf2,
+          "tf2_exact": _tf2,
           "keras": _keras, "keras_xla": _keras,
           "fused_experiment": _fused_experiment,
           "floor": _floor}[name](name, workload)
@@ -182,7 +194,8 @@ def _tf2(name, workload):
       step = tf.function(lambda: trainer.model(x), jit_compile=jit)
     return lambda: _sync(step())
   layer = tf2.LoopGRU(workload.units, return_sequences=True,
-                      dtype=workload.dtype)
+                      dtype=workload.dtype,
+                      mode="fast" if name == "tf2_fast" else "exact")
   layer.build((None, None, workload.input_dim))
   for w, v in zip(layer.weights, _weights(workload).values(), strict=True):
     w.assign(v)

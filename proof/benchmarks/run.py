@@ -134,7 +134,7 @@ def ratios(figures, full_job):
       figures, "seed_train", "legacy")
   if seed_tf2 and seed_legacy:
     out["seed_step_tf2_vs_legacy"] = seed_tf2.seconds / seed_legacy.seconds
-  for key in ("scale_train", "scale_infer", "long_infer"):
+  for key in ("scale_train", "small_train", "scale_infer", "long_infer"):
     tf2, keras_, floor = (best_tf2(figures, key), by(figures, key, "keras"),
                           by(figures, key, "floor"))
     if not tf2:
@@ -143,11 +143,11 @@ def ratios(figures, full_job):
       other = by(figures, key, peer)
       if other:
         out[f"{key}_tf2_time_vs_{peer}"] = tf2.seconds / other.seconds
-    if key == "scale_train":
+    if impl.WORKLOADS[key].train:
       if keras_:
-        out["scale_train_tf2_vs_keras"] = tf2.seconds / keras_.seconds
+        out[f"{key}_tf2_vs_keras"] = tf2.seconds / keras_.seconds
       if floor:
-        out["scale_train_tf2_vs_floor"] = tf2.seconds / floor.seconds
+        out[f"{key}_tf2_vs_floor"] = tf2.seconds / floor.seconds
     elif keras_:  # throughput ratio: higher is better
       out[f"{key}_tf2_vs_keras"] = keras_.seconds / tf2.seconds
     keras_xla = by(figures, key, "keras_xla")

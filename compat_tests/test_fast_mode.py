@@ -1,0 +1,127 @@
+"""The GRU layers' sequence-level mode (`mode="fast"`, tf2/fast_gru.py)
+against their exact mode: outputs, final states and the gradients of every
+weight, the inputs and the initial state within `tolerances.FAST_PATH`,
+for both seed GRUs (the tutorial's with and without its reset gate), both
+dtypes, with masks, reversal and initial states; its custom gradient
+against a numeric one (float64); drawn shapes and lengths.
+"""
+
+import hypothesis
+from hypothesis import strategies as st
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tf2
+from gru_common import compare
+from gru_common import tolerances
+
+VARIANTS = {"scan": (tf2.ScanGRU, {}), "loop": (tf2.LoopGRU, {}),
+            "loop_no_reset": (tf2.LoopGRU, {"reset_gate": False})}
+
+
+def _layers(variant, dtype, units, features, **options):
+  """(exact, fast) layers of `variant` with the same weights."""
+  cls, kwargs = VARIANTS[variant]
+  made = []
+  for mode in ("exact", "fast"):
+    layer = cls(units, return_sequences=True, return_state=True, mode=mode,
+                dtype=dtype, **kwargs, **options)
+    layer.build((None, None, features))
+    made.append(layer)
+  for fast, exact in zip(made[1].weights, made[0].weights):
+    fast.assign(exact)
+  return made
+
+
+def _run(layer, x, h0, mask):
+  """Outputs, final state and the gradients of a loss reading both."""
+  x, h0 = tf.constant(x), tf.constant(h0)
+  with tf.GradientTape() as tape:
+    tape.watch([x, h0])
+    kwargs = {"initial_state": h0}
+    if mask is not None:
+      kwargs["mask"] = mask
+    y, h = layer(x, **kwargs)
+    loss = tf.reduce_sum(y * y) * 0.5 + tf.reduce_sum(h * 1.25)
+  grads = tape.gradient(loss, [x, h0] + layer.trainable_weights)
+  return [y, h] + grads
+
+
+def assert_modes_agree(variant, dtype, x, h0, mask, **options):
+  exact, fast = _layers(variant, dtype, h0.shape[1], x.shape[2], **options)
+  bound = tolerances.FAST_PATH.for_dtype(dtype)
+  for k, (want, got) in enumerate(zip(_run(exact, x, h0, mask),
+                                      _run(fast, x, h0, mask))):
+    result = compare.compare(np.asarray(got), np.asarray(want))
+    assert result.within(bound), (k, result.max_abs, bound)
+
+
+def _inputs(dtype, batch=3, time=6, features=4, units=5, seed=0):
+  rng = np.random.default_rng(seed)
+  return (rng.uniform(-1, 1, (batch, time, features)).astype(dtype),
+          rng.uniform(-1, 1, (batch, units)).astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("options", [
+    {"unmasked": True}, {}, {"go_backwards": True},
+    {"zero_output_for_mask": True}],
+                         ids=["unmasked", "masked", "backwards", "zero_output"])
+def test_fast_mode_is_within_the_bound_of_the_exact_one(variant, dtype,
+                                                        options):
+  options = dict(options)
+  x, h0 = _inputs(dtype)
+  mask = (None if options.pop("unmasked", False) else
+          np.arange(6)[None] < np.array([6, 3, 0])[:, None])
+  assert_modes_agree(variant, dtype, x, h0, mask, **options)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_the_custom_gradient_matches_a_numeric_one(variant):
+  """tf.test.compute_gradient: the fast mode's Jacobian of the outputs by
+  the inputs and the initial state, against finite differences, float64,
+  masked."""
+  x, h0 = _inputs("float64", batch=2, time=3, features=2, units=3, seed=1)
+  mask = np.array([[True, True, False], [True, False, False]])
+  _, fast = _layers(variant, "float64", 3, 2)
+
+  def outputs(x, h0):
+    y, h = fast(x, initial_state=h0, mask=mask)
+    return tf.concat([tf.reshape(y, [-1]), tf.reshape(h, [-1])], 0)
+
+  theoretical, numeric = tf.test.compute_gradient(outputs, [x, h0])
+  for t, n in zip(theoretical, numeric):
+    np.testing.assert_allclose(t, n, atol=1e-7)
+
+
+@hypothesis.settings(max_examples=12, deadline=None)
+@hypothesis.given(
+    variant=st.sampled_from(sorted(VARIANTS)),
+    batch=st.integers(1, 4), time=st.integers(1, 7),
+    features=st.integers(1, 5), units=st.integers(1, 6),
+    backwards=st.booleans(), data=st.data())
+def test_drawn_shapes_and_lengths(variant, batch, time, features, units,
+                                  backwards, data):
+  lengths = np.array(data.draw(st.lists(st.integers(0, time),
+                                        min_size=batch, max_size=batch)))
+  x, h0 = _inputs("float64", batch, time, features, units,
+                  seed=data.draw(st.integers(0, 2**16)))
+  mask = np.arange(time)[None] < lengths[:, None]
+  assert_modes_agree(variant, "float64", x, h0, mask, go_backwards=backwards)
+
+
+def test_the_mode_is_saved_and_checked(tmp_path):
+  layer = tf2.LoopGRU(3, mode="fast", return_sequences=True)
+  model = keras.Sequential([keras.Input((4, 2)), layer])
+  path = str(tmp_path / "m.keras")
+  model.save(path)
+  loaded = keras.saving.load_model(path, safe_mode=True)
+  assert loaded.layers[-1].mode == "fast"
+  x = np.random.default_rng(0).uniform(-1, 1, (2, 4, 2)).astype("float32")
+  assert compare.bitwise_equal(np.asarray(loaded(x)), np.asarray(model(x)))
+  assert tf2.LoopGRU(3).mode == "exact"
+  with pytest.raises(ValueError, match="`mode` must be one of"):
+    tf2.ScanGRU(3, mode="quick")
