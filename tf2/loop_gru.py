@@ -141,6 +141,9 @@ class LoopGRU(recurrent.GRULayer):
       `LoopGRUCell` (defaults are the legacy ones).
     return_sequences, return_state, go_backwards, stateful,
       zero_output_for_mask: as for `keras.layers.RNN`.
+    mode: "exact" (default: the legacy operations step by step, bitwise
+      with the legacy graph) or "fast" (one custom gradient over the
+      sequence, `tf2/fast_gru.py`; within `tolerances.FAST_PATH`).
     **kwargs: passed to `keras.layers.Layer` (name, dtype, ...).
 
   For the legacy `GRU(inputs, ...).output()`, use
@@ -163,7 +166,8 @@ class LoopGRU(recurrent.GRULayer):
   def __init__(self, units, reset_gate=True, kernel_initializer=None,
                recurrent_initializer=None, bias_initializer=None,
                return_sequences=False, return_state=False, go_backwards=False,
-               stateful=False, zero_output_for_mask=False, **kwargs):
+               stateful=False, zero_output_for_mask=False,
+               mode=recurrent.EXACT, **kwargs):
     cell = LoopGRUCell(units, reset_gate=reset_gate,
                        kernel_initializer=kernel_initializer,
                        recurrent_initializer=recurrent_initializer,
@@ -174,7 +178,8 @@ class LoopGRU(recurrent.GRULayer):
     super().__init__(cell, return_sequences=return_sequences,
                      return_state=return_state, go_backwards=go_backwards,
                      stateful=stateful,
-                     zero_output_for_mask=zero_output_for_mask, **kwargs)
+                     zero_output_for_mask=zero_output_for_mask, mode=mode,
+                     **kwargs)
 
   @property
   def reset_gate(self):

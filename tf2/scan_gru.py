@@ -121,6 +121,9 @@ class ScanGRU(recurrent.GRULayer):
       `ScanGRUCell` (default TruncatedNormal(0, 0.01), the legacy one).
     return_sequences, return_state, go_backwards, stateful,
       zero_output_for_mask: as for `keras.layers.RNN`.
+    mode: "exact" (default: the legacy operations step by step, bitwise
+      with the legacy graph) or "fast" (one custom gradient over the
+      sequence, `tf2/fast_gru.py`; within `tolerances.FAST_PATH`).
     **kwargs: passed to `keras.layers.Layer` (name, dtype, ...).
 
   For the legacy graph's outputs, `ScanGRU(units, return_sequences=True,
@@ -143,7 +146,8 @@ class ScanGRU(recurrent.GRULayer):
   def __init__(self, units, kernel_initializer=None,
                recurrent_initializer=None, bias_initializer=None,
                return_sequences=False, return_state=False, go_backwards=False,
-               stateful=False, zero_output_for_mask=False, **kwargs):
+               stateful=False, zero_output_for_mask=False,
+               mode=recurrent.EXACT, **kwargs):
     cell = ScanGRUCell(units, kernel_initializer=kernel_initializer,
                        recurrent_initializer=recurrent_initializer,
                        bias_initializer=bias_initializer,
@@ -153,4 +157,5 @@ class ScanGRU(recurrent.GRULayer):
     super().__init__(cell, return_sequences=return_sequences,
                      return_state=return_state, go_backwards=go_backwards,
                      stateful=stateful,
-                     zero_output_for_mask=zero_output_for_mask, **kwargs)
+                     zero_output_for_mask=zero_output_for_mask, mode=mode,
+                     **kwargs)
