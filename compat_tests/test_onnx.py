@@ -6,7 +6,6 @@ cells (the goldens, with and without sequence lengths), within
 tutorial GRU without a reset gate) as a Scan of primitive ops.
 """
 
-import os
 
 import numpy as np
 import pytest
@@ -128,6 +127,15 @@ class TestTF1Cells:
     check(masked, golden["outputs_with_lengths"], bound)
 
 
+def _exported(prefix, folder):
+  """(the checkpoint's state, the ONNX model, its bytes) of the command's
+  verified export of `prefix`."""
+  path = str(folder / "m.onnx")
+  status, _, err = run_command(prefix, path, verify=True)
+  assert status == 0, err
+  return (tf1_checkpoint.read(prefix), *load(path))
+
+
 def _weights(values):
   """The sorted magnitudes of every nonzero weight element."""
   flat = np.concatenate([np.abs(np.asarray(v, np.float64)).ravel()
@@ -183,11 +191,7 @@ class TestSeeds:
     the cell's step, verified against the legacy graph and within the
     bound of it here."""
     prefix = checkpoints[variant]
-    state = tf1_checkpoint.read(prefix)
-    path = str(tmp_path / "m.onnx")
-    status, _, err = run_command(prefix, path, verify=True)
-    assert status == 0, err
-    model, data = load(path)
+    state, model, data = _exported(prefix, tmp_path)
     ops = {n.op_type for n in model.graph.node}
     assert "Scan" in ops and "GRU" not in ops
     x = verification.probe_inputs(state.description, batch=5, time=9, seed=4)
@@ -236,11 +240,7 @@ def test_tutorial_bigru_reverses_within_the_lengths_it_is_fed(
   as the legacy BiGRU does with `sequence_length`; without lengths, the
   whole row is reversed."""
   prefix = checkpoints[variant]
-  state = tf1_checkpoint.read(prefix)
-  path = str(tmp_path / "m.onnx")
-  status, _, err = run_command(prefix, path, verify=True)
-  assert status == 0, err
-  model, data = load(path)
+  state, model, data = _exported(prefix, tmp_path)
   assert [i.name for i in model.graph.input] == ["x", "sequence_lens"]
   x = verification.probe_inputs(state.description, batch=4, time=7, seed=5)
   lengths = np.array([7, 3, 1, 5], np.int32)

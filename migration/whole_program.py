@@ -143,9 +143,14 @@ def convert(input_path, output_path, outputs, feed=None, meta=None,
       result.checks = check_against_graph(graph, reader, program, loaded, x)
       result.summary += (f"\n  verified against the program's own graph "
                          f"({meta}) on a probe batch")
-    if result.ok:
-      output.publish(tmp)
-      result.published = True
+    return _published(output, tmp, result)
+
+
+def _published(output, tmp, result):
+  """Publishes the staged `tmp` if every check passed; returns `result`."""
+  if result.ok:
+    output.publish(tmp)
+    result.published = True
   return result
 
 
@@ -175,10 +180,7 @@ def _write_onnx(program, graph, reader, x, meta, input_path, output_path,
           x)
       result.summary += (f"\n  verified in onnxruntime against the "
                          f"program's own graph ({meta}) on a probe batch")
-    if result.ok:
-      output.publish(tmp)
-      result.published = True
-  return result
+    return _published(output, tmp, result)
 
 
 def back_to_tf1(keras_path, output_prefix, outputs, feed=None, meta=None,
@@ -233,10 +235,7 @@ def back_to_tf1(keras_path, output_prefix, outputs, feed=None, meta=None,
           _probe(program, None))
       result.summary += ("\n  verified: the program's graph, restored from "
                          "it, against the model on a probe batch")
-    if result.ok:
-      output.publish(tmp)
-      result.published = True
-  return result
+    return _published(output, tmp, result)
 
 
 def _has_adam(model):

@@ -119,11 +119,9 @@ class GRULayer(keras.layers.RNN):
       return _tracing.call_traced(self, loop, sequences, h0)
     return _tracing.call_traced(self, loop, sequences, h0, mask)
 
-  def _fast_loop(self, sequences, h0, mask=None):
-    """The sequence-level path (`tf2/fast_gru.py`). Returns what `_loop`
-    returns. Outputs are the states gated by the mask: zero at masked
-    steps with `zero_output_for_mask`, else the last unmasked output (zero
-    before the first), which is the carried state."""
+  def _time_major(self, sequences, mask):
+    """(x [time, batch, in], mask [time, batch, 1] or None), in the order
+    the loop runs (reversed with `go_backwards`), as the legacy graphs."""
     x = tf.transpose(sequences, [1, 0, 2])
     if mask is not None:
       mask = tf.transpose(_as_bool_mask(mask))[:, :, tf.newaxis]
@@ -131,6 +129,14 @@ class GRULayer(keras.layers.RNN):
       x = tf.reverse(x, [0])
       if mask is not None:
         mask = tf.reverse(mask, [0])
+    return x, mask
+
+  def _fast_loop(self, sequences, h0, mask=None):
+    """The sequence-level path (`tf2/fast_gru.py`). Returns what `_loop`
+    returns. Outputs are the states gated by the mask: zero at masked
+    steps with `zero_output_for_mask`, else the last unmasked output (zero
+    before the first), which is the carried state."""
+    x, mask = self._time_major(sequences, mask)
     kernels, biases, recurrent, mix = self.cell.fast_weights()
     time, batch = tf.shape(x)[0], tf.shape(x)[1]
     # [x 1] @ [W; b]: the bias's gradient is part of the kernel's matmul.
@@ -150,13 +156,7 @@ class GRULayer(keras.layers.RNN):
 
   def _loop(self, sequences, h0, mask=None):
     """The time loop. Returns (last_output, outputs, [final_state])."""
-    x = tf.transpose(sequences, [1, 0, 2])  # time-major, as the legacy graphs
-    if mask is not None:
-      mask = tf.transpose(_as_bool_mask(mask))[:, :, tf.newaxis]
-    if self.go_backwards:
-      x = tf.reverse(x, [0])
-      if mask is not None:
-        mask = tf.reverse(mask, [0])
+    x, mask = self._time_major(sequences, mask)
     step = self.cell.step
     time_steps = tf.shape(x)[0]
     # Per-step inputs through a TensorArray, not x[t]: the gradient of a

@@ -9,8 +9,10 @@ Implementations of a workload's step:
     tf2_xla           the same under tf.function(jit_compile=True)
     tf2_fast          the layer's sequence-level mode (`mode="fast"`,
                       tf2/fast_gru.py): the input projection and the weight
-                      gradients one matmul each over every step (not on the
-                      seed job, whose job model has no such mode)
+                      gradients one matmul each over every step; on the
+                      seed job, the job's fast configuration as it ships
+                      (that mode under XLA), where tf2 and tf2_xla run the
+                      layer's exact mode
     tf2_exact         seed job only: the exact job model (PerSequenceDense
                       head), bitwise equal to legacy
     keras             stock keras.layers.GRU(reset_after=False) holding the
@@ -131,10 +133,8 @@ def _sync(values):
 
 
 def applies(name, workload):
-  """Whether `name` runs on `workload` (tf2_exact is the seed job's,
-  tf2_fast the others')."""
-  seed = workload.key.startswith("seed")
-  return {"tf2_exact": seed, "tf2_fast": not seed}.get(name, True)
+  """Whether `name` runs on `workload` (tf2_exact is the seed job's)."""
+  return name != "tf2_exact" or workload.key.startswith("seed")
 
 
 def build(name, workload):
@@ -181,11 +181,14 @@ def _legacy(name, workload):
 def _tf2(name, workload):
   jit = name == "tf2_xla"
   if workload.key.startswith("seed"):
+    jit = name in ("tf2_xla", "tf2_fast")
     config = tf2_addition.Config(num_bits=workload.time,
                                  batch_size=workload.batch,
                                  hidden_size=workload.units,
                                  input_dimensions=workload.input_dim,
-                                 exact=name == "tf2_exact")
+                                 exact=name == "tf2_exact",
+                                 gru_mode="fast" if name == "tf2_fast" else
+                                 "exact")
     trainer = tf2_addition.Trainer(config)
     x, y = (tf.constant(a) for a in workload.inputs())
     if workload.train:
