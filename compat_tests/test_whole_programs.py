@@ -195,16 +195,8 @@ def test_stock_models_run_on_jax_and_torch_without_this_project_or_tensorflow(
   process that imports no module of this project and cannot import
   TensorFlow, compute the program's outputs within the bound (`predict`;
   float32 within 1e-5, float64 within 1e-12), in the program's dtype."""
-  if importlib.util.find_spec(backend) is None:
-    pytest.skip(f"{backend} is not installed (pip install "
-                f"'.[{'test' if backend == 'jax' else 'backends'}]')")
-  argv = []
-  for name in ("char_rnn", "deep_speech2"):
-    result, case, path = converted(name, mapping.KERAS)
-    assert not result.program.not_stock, result.program.not_stock
-    probe = {n.replace("/", ">"): v for n, v in case.probe.items()}
-    recorded = [case.recorded[t] for t in result.program.outputs]
-    argv += _reload_arguments(path, probe, recorded, np.float32)
+  argv = _programs_on(backend, converted, ("char_rnn", "deep_speech2"),
+                      stock=True)
   path, probe, recorded = _float64_lstm_program(tmp_path / "lstm")
   argv += _reload_arguments(path, probe, recorded, np.float64)
   _run_on(backend, "stock", argv, tmp_path)
@@ -218,17 +210,26 @@ def test_models_with_this_projects_layers_run_on_jax_and_torch(
   Keras (`ReverseSequence`, `Weight`; keras.ops on these backends), loaded
   on Keras's JAX or PyTorch backend with `import tf2`, compute the
   program's outputs within the bound."""
+  argv = _programs_on(backend, converted, ("han", "tied_bigru"),
+                      stock=False)
+  _run_on(backend, "project", argv, tmp_path)
+
+
+def _programs_on(backend, converted, names, stock):
+  """The runner's arguments for the keras-target models of `names`
+  (skipping when `backend` is not installed); `stock`: whether each must
+  be all stock Keras, or hold this project's layers."""
   if importlib.util.find_spec(backend) is None:
     pytest.skip(f"{backend} is not installed (pip install "
                 f"'.[{'test' if backend == 'jax' else 'backends'}]')")
   argv = []
-  for name in ("han", "tied_bigru"):
+  for name in names:
     result, case, path = converted(name, mapping.KERAS)
-    assert result.program.not_stock
+    assert (not result.program.not_stock) == stock, result.program.not_stock
     probe = {n.replace("/", ">"): v for n, v in case.probe.items()}
     recorded = [case.recorded[t] for t in result.program.outputs]
     argv += _reload_arguments(path, probe, recorded, np.float32)
-  _run_on(backend, "project", argv, tmp_path)
+  return argv
 
 
 def _run_on(backend, mode, argv, folder):
