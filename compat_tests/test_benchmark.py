@@ -4,6 +4,7 @@ import importlib.util
 import json
 import os
 
+import numpy as np
 import pytest
 
 from gru_common import job_configs
@@ -71,6 +72,26 @@ def test_small_run_writes_json_and_plot(tmp_path):
   assert "scale_infer_tf2_vs_keras" in written["ratios"]
   assert written["machine"]["cores"] >= 1
   assert os.path.isfile(payload["plot_path"])
+  # The GEMM limit is timed in every round, beside each implementation.
+  rounds = written["gemm_limit_rounds"]["scale_infer"]
+  assert rounds["implementation"] in impl.TF2
+  assert len(rounds["ratios"]) == impl.quick(
+      impl.WORKLOADS["scale_infer"]).repeats
+  assert rounds["min"] <= rounds["median"] <= rounds["max"]
+  assert rounds["below_1"] == (rounds["min"] < 1.0)
+  assert len(written["load_average"]["before"]) == 3
+  lines = run.summary_lines(payload)
+  assert any(line.startswith("scale_infer: ") and "per interleaved round"
+             in line for line in lines)
+
+
+def test_a_round_below_the_gemm_limit_is_flagged():
+  workload = impl.WORKLOADS["scale_infer"]
+  limit = peers.matmul_flops(workload) / (2 * peers.GEMM_SIZE ** 3)
+  times = {"gemm": [1.0, 1.0, 1.0], "tf2": [2 * limit, 0.5 * limit, limit]}
+  rounds = peers.limit_rounds(times, workload, "tf2")
+  np.testing.assert_allclose(rounds["ratios"], [2.0, 0.5, 1.0])
+  assert rounds["median"] == 1.0 and rounds["below_1"]
 
 
 def test_matmul_flops_counts_both_projections_of_three_gates():

@@ -60,18 +60,23 @@ class PeakMemory:
     return False
 
 
-def interleaved_medians(steps, repeats=10):
-  """{name: median wall seconds} of each `steps[name]()`, timed round-robin.
-
-  Warm up the steps first; each round times one call of every step.
-  """
+def interleaved_times(steps, repeats=10):
+  """{name: [wall seconds per round]} of each `steps[name]()`, timed
+  round-robin: each round times one call of every step, so that every
+  step sees the machine's drift alike. Warm up the steps first."""
   times = {name: [] for name in steps}
   for _ in range(repeats):
     for name, step in steps.items():
       start = time.perf_counter()
       step()
       times[name].append(time.perf_counter() - start)
-  return {name: statistics.median(t) for name, t in times.items()}
+  return times
+
+
+def interleaved_medians(steps, repeats=10):
+  """{name: median wall seconds} of `interleaved_times`."""
+  return {name: statistics.median(t)
+          for name, t in interleaved_times(steps, repeats).items()}
 
 
 def machine_speed(repeats=5, additions=3_000_000):

@@ -45,17 +45,39 @@ def matmul_flops(workload):
   return forward * (3 if workload.train else 1)
 
 
-def gemm_flops_per_second(size=GEMM_SIZE, repeats=5):
-  """FLOP/s of one size x size x size float32 matmul (TensorFlow, eager),
-  the median of `repeats` after a warm-up."""
+def gemm_step(size=GEMM_SIZE):
+  """A zero-argument callable: one size x size x size float32 matmul
+  (TensorFlow, eager), warmed up; it runs 2 * size**3 FLOPs."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   rng = np.random.RandomState(0)
   a, b = (tf.constant(rng.uniform(-1, 1, (size, size)).astype(np.float32))
           for _ in range(2))
-  np.asarray(tf.matmul(a, b))
-  seconds = measure.interleaved_medians(
-      {"gemm": lambda: np.asarray(tf.matmul(a, b))}, repeats)["gemm"]
+  step = lambda: np.asarray(tf.matmul(a, b))
+  step()
+  return step
+
+
+def gemm_flops_per_second(size=GEMM_SIZE, repeats=5):
+  """FLOP/s of `gemm_step`, the median of `repeats`."""
+  seconds = measure.interleaved_medians({"gemm": gemm_step(size)},
+                                        repeats)["gemm"]
   return 2 * size ** 3 / seconds
+
+
+def limit_rounds(times, workload, tf2_name, size=GEMM_SIZE):
+  """Per interleaved round, the ratio of `tf2_name`'s step to the GEMM
+  limit measured in the same round (`times["gemm"]`: one `gemm_step`):
+  {"implementation", "ratios", "median", "min", "max", "spread" (max - min
+  over the median), "below_1"}. A ratio below 1 cannot be (the step's
+  matmuls alone take the limit): it flags a measurement error."""
+  rates = [2 * size ** 3 / t for t in times["gemm"]]
+  ratios = [t / (matmul_flops(workload) / rate)
+            for t, rate in zip(times[tf2_name], rates)]
+  median = float(np.median(ratios))
+  return {"implementation": tf2_name, "ratios": ratios, "median": median,
+          "min": min(ratios), "max": max(ratios),
+          "spread": (max(ratios) - min(ratios)) / median,
+          "below_1": min(ratios) < 1.0}
 
 
 def missing(peer):

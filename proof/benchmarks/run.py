@@ -1,7 +1,11 @@
 """The benchmark: every implementation on every workload, side by side.
 
-One run. The steps are timed in this process: each step time is the median
-of the workload's repetitions after warm-up calls. The full seed job (5000
+One run. The steps are timed in this process, round-robin (each round times
+every implementation once): each step time is the median of the workload's
+rounds after warm-up calls. On the scale and small-batch workloads each
+round also times one 2048^3 matmul, and the best TF2 configuration's ratio
+to the GEMM limit is reported per round (median, min, max; a round below
+1.0 flags a measurement error), with the load average before and after. The full seed job (5000
 epochs, legacy and TF2 defaults) is timed end to end, each job in a process
 of its own as its script runs it (`benchmarks/full_job.py`), legacy and TF2
 alternating, `full_job_repeats` times each; the ratio uses the medians.
@@ -56,9 +60,17 @@ class Figure:
     return self.batch / self.seconds
 
 
-def run_workload(workload, names=impl.IMPLEMENTATIONS, warmup=3, log=print):
+# The workloads whose best TF2 step is measured against the GEMM limit in
+# every interleaved round (`peers.limit_rounds`).
+LIMIT_WORKLOADS = ("scale_train", "small_train", "scale_infer")
+
+
+def run_workload(workload, names=impl.IMPLEMENTATIONS, warmup=3, log=print,
+                 rounds=None):
   """Builds and warms up every implementation (peak memory measured meanwhile),
-  then times them round-robin."""
+  then times them round-robin. On `LIMIT_WORKLOADS`, each round also
+  times one GEMM (`peers.gemm_step`), and `rounds` (a dict) receives the
+  best TF2 configuration's ratio to the GEMM limit per round."""
   names = [n for n in names if impl.applies(n, workload)]
   steps, peaks = {}, {}
   for name in names:
@@ -67,12 +79,20 @@ def run_workload(workload, names=impl.IMPLEMENTATIONS, warmup=3, log=print):
       for _ in range(warmup):
         steps[name]()
     peaks[name] = memory.mib
-  medians = measure.interleaved_medians(steps, workload.repeats)
+  limit = rounds is not None and workload.key in LIMIT_WORKLOADS
+  if limit:
+    steps["gemm"] = peers_lib.gemm_step()
+  times = measure.interleaved_times(steps, workload.repeats)
+  medians = {name: statistics.median(t) for name, t in times.items()}
   figures = []
   for name in names:
     figures.append(Figure(workload.key, name, medians[name], workload.repeats,
                           workload.batch, peaks[name]))
     log(f"  {workload.key:12} {name:16} {medians[name] * 1e3:10.3f} ms/step")
+  best = best_tf2(figures, workload.key)
+  if limit and best:
+    rounds[workload.key] = peers_lib.limit_rounds(times, workload,
+                                                  best.implementation)
   return figures
 
 
@@ -247,7 +267,8 @@ def run(output_dir, workloads=tuple(impl.WORKLOADS), full_job_epochs=5000,
   os.makedirs(output_dir, exist_ok=True)
   start_tf2_runtime()
   speed_before = measure.machine_speed()
-  figures = []
+  load_before = os.getloadavg()
+  figures, rounds = [], {}
   for key in workloads:
     workload = impl.WORKLOADS[key]
     if small:
@@ -255,7 +276,7 @@ def run(output_dir, workloads=tuple(impl.WORKLOADS), full_job_epochs=5000,
     log(f"{workload.title}: batch {workload.batch}, {workload.time} steps, "
         f"{workload.input_dim} inputs, hidden {workload.units}, "
         f"{workload.dtype}")
-    figures += run_workload(workload, log=log)
+    figures += run_workload(workload, log=log, rounds=rounds)
   peer_info = None
   if peers:
     figures, peer_info = _with_peers(figures, workloads, small, log)
@@ -268,6 +289,10 @@ def run(output_dir, workloads=tuple(impl.WORKLOADS), full_job_epochs=5000,
                         "after": measure.machine_speed(),
                         "what": "seconds of 3,000,000 pure-Python "
                                 "multiply-adds; lower is faster"},
+      "load_average": {"before": list(load_before),
+                       "after": list(os.getloadavg()),
+                       "what": "os.getloadavg(): 1, 5, 15 minutes"},
+      "gemm_limit_rounds": rounds,
       "settings": {"workloads": {k: dataclasses.asdict(
           impl.quick(impl.WORKLOADS[k]) if small else impl.WORKLOADS[k])
                                  for k in workloads},
@@ -310,6 +335,17 @@ def summary_lines(payload):
   lines.append(f"machine speed (pure-Python yardstick, lower is faster): "
                f"{speed['before']['median_s']:.3f} s before, "
                f"{speed['after']['median_s']:.3f} s after")
+  load = payload.get("load_average")
+  if load:
+    lines.append("load average (1, 5, 15 min): " + ", ".join(
+        f"{v:.2f}" for v in load["before"]) + " before; " + ", ".join(
+            f"{v:.2f}" for v in load["after"]) + " after")
+  for key, r in (payload.get("gemm_limit_rounds") or {}).items():
+    lines.append(
+        f"{key}: {r['implementation']} / GEMM limit, per interleaved round "
+        f"({len(r['ratios'])}): median {r['median']:.3f}, min "
+        f"{r['min']:.3f}, max {r['max']:.3f} (spread {r['spread']:.0%})" +
+        ("  MEASUREMENT ERROR: a round below 1.0" if r["below_1"] else ""))
   peers = payload.get("peers")
   if peers:
     lines.append(f"peers: one {peers_lib.GEMM_SIZE}^3 float32 matmul "
