@@ -206,12 +206,11 @@ def test_stock_models_run_on_jax_and_torch_without_this_project_or_tensorflow(
 @pytest.mark.parametrize("backend", ["jax", "torch"])
 def test_models_with_this_projects_layers_run_on_jax_and_torch(
     converted, tmp_path, backend):
-  """The keras-target models that hold this project's layers besides stock
-  Keras (`ReverseSequence`, `Weight`; keras.ops on these backends), loaded
-  on Keras's JAX or PyTorch backend with `import tf2`, compute the
-  program's outputs within the bound."""
-  argv = _programs_on(backend, converted, ("han", "tied_bigru"),
-                      stock=False)
+  """A keras-target model holding this project's layers besides stock
+  Keras (the attention reader: `ReverseSequence` and `Weight`, keras.ops
+  on these backends), loaded on Keras's JAX or PyTorch backend with
+  `import tf2`, computes the program's outputs within the bound."""
+  argv = _programs_on(backend, converted, ("tied_bigru",), stock=False)
   _run_on(backend, "project", argv, tmp_path)
 
 
