@@ -91,6 +91,7 @@ def test_fast_mode_is_within_the_bound_of_the_exact_one(variant, dtype,
   assert_modes_agree(variant, dtype, x, h0, mask, **options)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_the_custom_gradient_matches_a_numeric_one(variant):
   """tf.test.compute_gradient: the fast mode's Jacobian of the outputs by
@@ -109,6 +110,7 @@ def test_the_custom_gradient_matches_a_numeric_one(variant):
     np.testing.assert_allclose(t, n, atol=1e-7)
 
 
+@pytest.mark.slow
 @hypothesis.settings(max_examples=8, deadline=None)
 @hypothesis.given(
     variant=st.sampled_from(sorted(VARIANTS)),

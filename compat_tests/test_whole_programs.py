@@ -260,7 +260,14 @@ def _onnx_packages():
   pytest.importorskip("onnxruntime", reason="pip install '.[onnx]'")
 
 
-@pytest.mark.parametrize("name", real_programs.PROGRAMS)
+# The quick loop exports two programs (the recurrent loops, conv and batch
+# norm among them); the full suite every one.
+QUICK_ONNX = ("char_rnn", "deep_speech2")
+
+
+@pytest.mark.parametrize("name", [
+    n if n in QUICK_ONNX else pytest.param(n, marks=pytest.mark.slow)
+    for n in real_programs.PROGRAMS])
 def test_every_program_exports_to_onnx_and_reproduces_its_outputs(
     programs, tmp_path, name):
   """`--output=FILE.onnx`: the program's ONNX graph, checked, verified in
@@ -297,6 +304,7 @@ LSTM_PROGRAMS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(LSTM_PROGRAMS))
 def test_tf1_lstm_programs_export_to_onnx_in_their_dtype(tmp_path, name):
   """Programs of TF's own LSTM cells, float64 and those ONNX's LSTM
