@@ -106,7 +106,9 @@ class TestTF1Cells:
       assert without.shape == (batch, time, 4)
       assert compare.compare(without, full).bitwise
 
-  @pytest.mark.parametrize("name", FLOAT64_CELLS)
+  @pytest.mark.parametrize("name", [
+      n if k == 0 else pytest.param(n, marks=pytest.mark.slow)
+      for k, n in enumerate(FLOAT64_CELLS)])
   def test_float64_runs_as_a_scan_in_double(self, name, tmp_path):
     """float64, which onnxruntime's GRU kernel lacks: a `Scan` of the
     cell's step in primitive ops, in double, reproducing TF1's outputs with
@@ -181,9 +183,10 @@ class TestSeeds:
       for name, value in onnx_export.run(load(again)[1], x).items():
         assert compare.compare(value, got[name]).bitwise
 
-  @pytest.mark.parametrize("variant", ["loop_no_reset",
-                                       "bigru_no_reset_classifier",
-                                       "scan_addition"])
+  @pytest.mark.parametrize("variant", [
+      "loop_no_reset",
+      pytest.param("bigru_no_reset_classifier", marks=pytest.mark.slow),
+      pytest.param("scan_addition", marks=pytest.mark.slow)])
   def test_what_onnx_gru_cannot_compute_runs_as_a_scan(
       self, variant, checkpoints, tmp_path):
     """The tutorial GRU without a reset gate (ONNX's GRU always has one)
@@ -232,7 +235,9 @@ def _legacy_bigru_with_lengths(state, prefix, x, lengths):
       return session.run(output, {inputs: x, lengths_t: lengths})
 
 
-@pytest.mark.parametrize("variant", ["bigru", "bigru_no_reset_classifier"])
+@pytest.mark.parametrize("variant", [
+    "bigru",
+    pytest.param("bigru_no_reset_classifier", marks=pytest.mark.slow)])
 def test_tutorial_bigru_reverses_within_the_lengths_it_is_fed(
     variant, checkpoints, tmp_path):
   """The tutorial BiGRU's ONNX file takes `sequence_lens`: its backward GRU

@@ -415,8 +415,10 @@ class TestOnnx:
     assert not masked[~mask(golden)].any()
 
   @pytest.mark.parametrize("name", [
-      "lstm_cell_options", "lstm_block_cell", "basic_lstm_float64_multi",
-      "layer_norm_lstm"])
+      "lstm_cell_options",
+      pytest.param("lstm_block_cell", marks=pytest.mark.slow),
+      pytest.param("basic_lstm_float64_multi", marks=pytest.mark.slow),
+      pytest.param("layer_norm_lstm", marks=pytest.mark.slow)])
   def test_what_onnx_lstm_cannot_compute_runs_as_a_scan(self, name,
                                                          tmp_path):
     """Projection, cell clipping (ONNX's clip clips the gates), layer norm
