@@ -366,15 +366,17 @@ def _unstack(e, op, args, kwargs, outs):
   return [e.op("Squeeze", [p, e.ints([axis])]) for p in parts]
 
 
+def _reversed(e, x, axes):
+  """x reversed along `axes` (one Slice with step -1)."""
+  big = np.iinfo(np.int64).max
+  return e.op("Slice", [x.name, e.ints([-1] * len(axes)),
+                        e.ints([-big] * len(axes)), e.ints(axes),
+                        e.ints([-1] * len(axes))])
+
+
 def _flip(e, op, args, kwargs, outs):
   del kwargs, outs
-  x = args[0]
-  axes = _axes(op.axis, len(x.shape))
-  big = np.iinfo(np.int64).max
-  return [e.op("Slice", [x.name, e.ints([-1] * len(axes)),
-                         e.ints([-big] * len(axes)), e.ints(axes),
-                         e.ints([-1] * len(axes))])]
-
+  return [_reversed(e, args[0], _axes(op.axis, len(args[0].shape)))]
 
 def _pad(e, op, args, kwargs, outs):
   x = args[0]
@@ -627,15 +629,10 @@ def _reverse_sequence(e, layer, args, kwargs, outs):
   x = args[0]
   lengths = kwargs.get("sequence_lengths")
   if lengths is None:
-    return _flip(e, _Axis(1), [x], {}, None)
+    return [_reversed(e, x, [1])]
   lengths = e.operand(lengths, "int64")
   return [e.op("ReverseSequence", [x.name, lengths], batch_axis=0,
                time_axis=1)]
-
-
-class _Axis:
-  def __init__(self, axis):
-    self.axis = axis
 
 
 def _weight(e, layer, args, kwargs, outs):
@@ -655,9 +652,9 @@ def _gru_step(e, body, cell, xw_t, states, dtype):
   recurrent = w["recurrent_kernel"]
   sizes = e.ints([units] * 3)
   xz, xr, xh = body.op_outputs("Split", [xw_t, sizes], 3, axis=1)
-  gate = lambda v: _activation(e_body(body), cell.recurrent_activation, v,
+  gate = lambda v: _activation(_body_emitter(body), cell.recurrent_activation, v,
                                dtype, f"layer {cell.name!r}")
-  act = lambda v: _activation(e_body(body), cell.activation, v, dtype,
+  act = lambda v: _activation(_body_emitter(body), cell.activation, v, dtype,
                               f"layer {cell.name!r}")
   if cell.reset_after:
     inner = body.op("MatMul", [h, body.constant(f"{cell.name}_U", recurrent)])
@@ -695,7 +692,7 @@ def _lstm_step(e, body, cell, xw_t, states, dtype):
   zi, zf, zc, zo = body.op_outputs("Split", [z, e.ints([units] * 4)], 4,
                                    axis=1)
   where = f"layer {cell.name!r}"
-  eb = e_body(body)
+  eb = _body_emitter(body)
   i = _activation(eb, cell.recurrent_activation, zi, dtype, where)
   f = _activation(eb, cell.recurrent_activation, zf, dtype, where)
   o = _activation(eb, cell.recurrent_activation, zo, dtype, where)
@@ -706,7 +703,7 @@ def _lstm_step(e, body, cell, xw_t, states, dtype):
   return [new_h, new_c], new_h
 
 
-def e_body(body):
+def _body_emitter(body):
   return Emitter(body.onnx, body)
 
 
@@ -750,7 +747,7 @@ def _traced_step(e, body, cell, x_t, states, dtype):
     values[id(tensor)] = Sym(body.constant(
         f"{cell.name}_{name}".replace("/", "_"),
         np.asarray(weights[name].numpy())), tensor.dtype, tensor.shape)
-  _emit_nodes(e_body(body), step, values)
+  _emit_nodes(_body_emitter(body), step, values)
   return ([values[id(t)].name for t in new_states],
           values[id(output)].name)
 
