@@ -64,23 +64,19 @@ def _inputs(dtype, batch=3, time=6, features=4, units=5, seed=0):
           rng.uniform(-1, 1, (batch, units)).astype(dtype))
 
 
-# Every variant in both dtypes, masked; the options spread over them.
+# Every variant in both dtypes; the options spread over them.
 CASES = [
     ("scan", "float32", {"unmasked": True}),
     ("scan", "float64", {"go_backwards": True}),
-    ("scan", "float64", {"zero_output_for_mask": True}),
     ("loop", "float32", {"zero_output_for_mask": True}),
     ("loop", "float64", {}),
-    ("loop", "float64", {"unmasked": True, "go_backwards": True}),
     ("loop_no_reset", "float32", {"go_backwards": True}),
-    ("loop_no_reset", "float64", {"unmasked": True}),
     ("loop_no_reset", "float64", {"zero_output_for_mask": True}),
-    ("scan", "float32", {}),
-    ("loop", "float32", {"unmasked": True}),
-    ("loop_no_reset", "float32", {}),
+    ("loop", "float64", {"unmasked": True, "go_backwards": True}),
+    ("scan", "float64", {"zero_output_for_mask": True}),
 ]
 # The quick loop runs one case per variant and dtype; the full suite all.
-QUICK = {0, 1, 3, 4, 6, 7}
+QUICK = {0, 1, 2, 3, 4, 5}
 
 
 @pytest.mark.parametrize("variant, dtype, options", [
@@ -115,7 +111,7 @@ def test_the_custom_gradient_matches_a_numeric_one(variant):
 
 
 @pytest.mark.slow
-@hypothesis.settings(max_examples=8, deadline=None)
+@hypothesis.settings(max_examples=6, deadline=None)
 @hypothesis.given(
     variant=st.sampled_from(sorted(VARIANTS)),
     batch=st.integers(1, 4), time=st.integers(1, 7),
