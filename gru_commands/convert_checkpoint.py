@@ -8,9 +8,11 @@ The direction follows from --input:
       --output=PREFIX       a TF2 checkpoint (tf.train.Checkpoint with
                             model= and optimizer=)
   either
-      --output=FILE.onnx    an ONNX model (ONNX's GRU operator and head
-                            ops; float32 models only, since onnxruntime's
-                            GRU has no float64 kernel); --verify runs it in
+      --output=FILE.onnx    an ONNX model (ONNX's GRU and LSTM operators
+                            and head ops; a Scan of the cell's step where
+                            they cannot compute it: float64, the tutorial
+                            GRU without a reset gate, LSTM projection,
+                            clipping, layer norm); --verify runs it in
                             onnxruntime against the TF1 side
   a .keras file
       --output=PREFIX       a TF1 checkpoint that the legacy graph restores
@@ -60,6 +62,10 @@ every output.
 
   tf1-convert-checkpoint --input=run/model.ckpt --outputs=logits,probs \
       --feed=keep_prob=1.0 --output=model.keras --verify
+
+With --output=FILE.onnx the same program becomes one ONNX graph (its inputs
+the placeholders, its outputs the tensors, by name), verified in
+onnxruntime against the program's graph.
 
 and back, after training in Keras, to the program's own checkpoint format
 (--meta: the .meta beside the program's checkpoint, which supplies the
