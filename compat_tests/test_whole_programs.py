@@ -125,22 +125,20 @@ def test_stock_keras_target_reproduces_within_the_bound(converted, name):
                     (name, mapping.KERAS) not in NOT_BITWISE)
 
 
-_STOCK_RELOAD = """
+_RELOAD = """
 import builtins
 import sys
-stock = sys.argv[2] == "stock"
-if stock:
-  real_import = builtins.__import__
-  def guarded(name, *args, **kwargs):
-    if name.split(".")[0] == "tensorflow":
-      raise ImportError(name + " is blocked in this process")
-    return real_import(name, *args, **kwargs)
-  builtins.__import__ = guarded
-else:
-  import tf2   # registers this project's layers
+backend, args = sys.argv[1], sys.argv[2:]
+split = args.index("--with-tf2")
+stock, project = args[:split], args[split + 1:]
+real_import = builtins.__import__
+def guarded(name, *args, **kwargs):
+  if name.split(".")[0] == "tensorflow":
+    raise ImportError(name + " is blocked in this process")
+  return real_import(name, *args, **kwargs)
+builtins.__import__ = guarded
 import numpy as np
 import keras
-backend = sys.argv[1]
 assert keras.backend.backend() == backend, keras.backend.backend()
 # The float64 recipe (docs/serving.md); float32 models are unaffected.
 keras.config.set_floatx("float64")
@@ -149,22 +147,28 @@ if backend == "jax":
   jax.config.update("jax_enable_x64", True)
 from keras.src.backend.common import dtypes
 dtypes.BIT64_TO_BIT32_DTYPE["float64"] = "float64"
-for path, probe, recorded, bound in zip(*[iter(sys.argv[3:])] * 4):
-  model = keras.saving.load_model(path, safe_mode=True, compile=False)
-  with np.load(probe) as p, np.load(recorded) as r:
-    names = [i.name for i in model.inputs]
-    got = model.predict([p[n] for n in names], verbose=0,
-                        batch_size=len(p[names[0]]))
-    got = got if isinstance(got, list) else [got]
-    for k, value in enumerate(got):
-      want = r[f"output_{k}"]
-      assert value.dtype == want.dtype, (path, k, value.dtype, want.dtype)
-      diff = np.abs(np.asarray(value, np.float64) - want).max()
-      assert diff <= float(bound) * max(1.0, np.abs(want).max()), (path, k,
-                                                                   diff)
+def check(arguments):
+  for path, probe, recorded, bound in zip(*[iter(arguments)] * 4):
+    model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    with np.load(probe) as p, np.load(recorded) as r:
+      names = [i.name for i in model.inputs]
+      got = model.predict([p[n] for n in names], verbose=0,
+                          batch_size=len(p[names[0]]))
+      got = got if isinstance(got, list) else [got]
+      for k, value in enumerate(got):
+        want = r[f"output_{k}"]
+        assert value.dtype == want.dtype, (path, k, value.dtype, want.dtype)
+        diff = np.abs(np.asarray(value, np.float64) - want).max()
+        assert diff <= float(bound) * max(1.0, np.abs(want).max()), (
+            path, k, diff)
+check(stock)
 ours = [m for m in sys.modules if m.split(".")[0] in
-        ("migration", "tf2", "gru_common", "legacy", "compat_tests")]
-assert not (stock and ours), ours
+        ("migration", "tf2", "gru_common", "legacy", "compat_tests",
+         "tensorflow")]
+assert not ours, ours
+builtins.__import__ = real_import
+import tf2   # registers this project's layers
+check(project)
 print("ok")
 """
 
@@ -187,31 +191,39 @@ def _float64_lstm_program(folder):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_stock_models_run_on_jax_and_torch_without_this_project_or_tensorflow(
-    converted, tmp_path, backend):
-  """The keras-target models that are all stock Keras (an unrolled LSTM
-  op by op; conv, batch norms and GRU layers; a float64 LSTM stack),
-  loaded on Keras's JAX or PyTorch backend with the float64 recipe in a
-  process that imports no module of this project and cannot import
-  TensorFlow, compute the program's outputs within the bound (`predict`;
-  float32 within 1e-5, float64 within 1e-12), in the program's dtype."""
+def test_keras_target_models_run_on_jax_and_torch(converted, tmp_path,
+                                                  backend):
+  """On Keras's JAX or PyTorch backend with the float64 recipe, in one
+  process: the keras-target models that are all stock Keras (an unrolled
+  LSTM op by op; conv, batch norms and GRU layers; a float64 LSTM stack),
+  loaded while that process cannot import TensorFlow and has imported no
+  module of this project; then one holding this project's layers (the
+  attention reader: `ReverseSequence` and `Weight`, keras.ops there) after
+  `import tf2`. Each computes the program's outputs within the bound
+  (`predict`; float32 within 1e-5, float64 within 1e-12), in the
+  program's dtype."""
   argv = _programs_on(backend, converted, ("char_rnn", "deep_speech2"),
                       stock=True)
   path, probe, recorded = _float64_lstm_program(tmp_path / "lstm")
   argv += _reload_arguments(path, probe, recorded, np.float64)
-  _run_on(backend, "stock", argv, tmp_path)
+  argv.append("--with-tf2")
+  argv += _programs_on(backend, converted, ("tied_bigru",), stock=False)
+  env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+  env["PYTHONPATH"] = os.path.dirname(os.path.dirname(
+      os.path.abspath(__file__)))
+  env["KERAS_BACKEND"] = backend
+  proc = subprocess.run([sys.executable, "-c", _RELOAD, backend, *argv],
+                        capture_output=True, text=True, timeout=300,
+                        cwd=str(tmp_path), env=env, check=False)
+  assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-3000:]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("backend", ["jax", "torch"])
-def test_models_with_this_projects_layers_run_on_jax_and_torch(
-    converted, tmp_path, backend):
-  """A keras-target model holding this project's layers besides stock
-  Keras (the attention reader: `ReverseSequence` and `Weight`, keras.ops
-  on these backends), loaded on Keras's JAX or PyTorch backend with
-  `import tf2`, computes the program's outputs within the bound."""
-  argv = _programs_on(backend, converted, ("tied_bigru",), stock=False)
-  _run_on(backend, "project", argv, tmp_path)
+def _reload_arguments(path, probe, recorded, dtype):
+  np.savez(f"{path}.in.npz", **probe)
+  np.savez(f"{path}.out.npz", **{f"output_{k}": v
+                                 for k, v in enumerate(recorded)})
+  return [path, f"{path}.in.npz", f"{path}.out.npz",
+          str(tolerances.PROGRAM.for_dtype(np.dtype(dtype)))]
 
 
 def _programs_on(backend, converted, names, stock):
@@ -229,30 +241,6 @@ def _programs_on(backend, converted, names, stock):
     recorded = [case.recorded[t] for t in result.program.outputs]
     argv += _reload_arguments(path, probe, recorded, np.float32)
   return argv
-
-
-def _run_on(backend, mode, argv, folder):
-  env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-  if mode != "stock":
-    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(
-        os.path.abspath(__file__)))
-  env["KERAS_BACKEND"] = backend
-  proc = subprocess.run(
-      [sys.executable, "-c", _STOCK_RELOAD, backend, mode, *argv],
-      capture_output=True, text=True, timeout=300, cwd=str(folder), env=env,
-      check=False)
-  assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-3000:]
-
-
-def _reload_arguments(path, probe, recorded, dtype):
-  np.savez(f"{path}.in.npz", **probe)
-  np.savez(f"{path}.out.npz", **{f"output_{k}": v
-                                 for k, v in enumerate(recorded)})
-  return [path, f"{path}.in.npz", f"{path}.out.npz",
-          str(tolerances.PROGRAM.for_dtype(np.dtype(dtype)))]
-
-
-# --- ONNX ---------------------------------------------------------------------
 
 
 def _onnx_packages():
