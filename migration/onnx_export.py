@@ -443,18 +443,23 @@ def from_keras_model(model, description, doc=""):
   return result
 
 
-def run(model_bytes, x, lengths=None):
-  """{output name: array} of an ONNX model in onnxruntime (CPU)."""
+def session(model_bytes):
+  """An onnxruntime CPU session of an ONNX model, its logging quiet."""
   try:
     import onnxruntime  # pylint: disable=g-import-not-at-top
   except ImportError as e:
     raise OnnxError(_ONNX_MISSING) from e
   options = onnxruntime.SessionOptions()
   options.log_severity_level = 3
-  session = onnxruntime.InferenceSession(
+  return onnxruntime.InferenceSession(
       model_bytes, options, providers=["CPUExecutionProvider"])
+
+
+def run(model_bytes, x, lengths=None):
+  """{output name: array} of an ONNX model in onnxruntime (CPU)."""
+  runner = session(model_bytes)
   feed = {INPUT: x}
   if lengths is not None:
     feed[LENGTHS] = np.asarray(lengths, np.int32)
-  names_ = [o.name for o in session.get_outputs()]
-  return dict(zip(names_, session.run(names_, feed)))
+  names_ = [o.name for o in runner.get_outputs()]
+  return dict(zip(names_, runner.run(names_, feed)))

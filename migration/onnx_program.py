@@ -1034,13 +1034,6 @@ def from_model(model, inputs, outputs, doc=""):
 def run(model_bytes, inputs):
   """[array per output] of an ONNX model in onnxruntime (CPU), fed
   {input name: array}."""
-  try:
-    import onnxruntime  # pylint: disable=g-import-not-at-top
-  except ImportError as e:
-    raise OnnxError(onnx_export._ONNX_MISSING) from e  # pylint: disable=protected-access
-  options = onnxruntime.SessionOptions()
-  options.log_severity_level = 3
-  session = onnxruntime.InferenceSession(
-      model_bytes, options, providers=["CPUExecutionProvider"])
-  names = [o.name for o in session.get_outputs()]
-  return session.run(names, inputs)
+  runner = onnx_export.session(model_bytes)
+  names = [o.name for o in runner.get_outputs()]
+  return runner.run(names, inputs)
