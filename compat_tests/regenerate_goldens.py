@@ -68,9 +68,10 @@ def main(argv):
         for file in written:
           new = os.path.join(scratch, name, file)
           old = os.path.join(committed, name, file)
-          status = golden_files.status(new, old)
-          changed += status != "same"
-          print(f"{status:8} {os.path.relpath(old, folder)}")
+          line = golden_files.describe(new, old,
+                                       os.path.relpath(old, folder))
+          changed += not line.startswith("same")
+          print(line)
   if not _WRITE.value:
     print(f"# dry run: {changed} file(s) would change; --write to rewrite")
     return 0

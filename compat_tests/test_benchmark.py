@@ -3,6 +3,8 @@
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,6 +16,8 @@ from proof.benchmarks import implementations as impl
 from proof.benchmarks import measure
 from proof.benchmarks import peers
 from proof.benchmarks import run
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def figure(workload, name, seconds, batch=256):
@@ -83,6 +87,56 @@ def test_small_run_writes_json_and_plot(tmp_path):
   lines = run.summary_lines(payload)
   assert any(line.startswith("scale_infer: ") and "per interleaved round"
              in line for line in lines)
+
+
+def test_small_training_run_splits_the_fast_step_into_its_parts(tmp_path):
+  payload = run.run(str(tmp_path), workloads=("small_train",),
+                    full_job_epochs=0, small=True, log=lambda _: None,
+                    peers=False)
+  split = payload["profile"]["small_train"]
+  figures = {r["implementation"]: r["seconds"] for r in payload["results"]}
+  assert split["step"] == figures[run.PROFILED]
+  assert split["parts"] == {p: figures[p] for p in impl.PARTS}
+  assert split["remainder"] == pytest.approx(
+      figures[run.PROFILED] - sum(figures[p] for p in impl.PARTS),
+      rel=1e-12)
+  line = next(l for l in run.summary_lines(payload)
+              if l.startswith("small_train profile: tf2_fast "))
+  assert "sequential" in line and "remainder" in line
+  # The parts split the tutorial GRU's training only.
+  assert not any(impl.applies(p, impl.WORKLOADS[k]) for p in impl.PARTS
+                 for k in ("seed_train", "scale_infer", "long_infer"))
+
+
+def test_agreement_of_two_runs_flags_every_ratio_outside_ten_percent():
+  before = {"date": "d0", "ratios": {"a": 1.0, "b": 2.0, "only_then": 1.0},
+            "gemm_limit_rounds": {"scale_train": {"median": 1.5}}}
+  now = {"ratios": {"a": 1.05, "b": 2.5, "only_now": 3.0},
+         "gemm_limit_rounds": {"scale_train": {"median": 1.6}}}
+  result = run.agreement(now, before)
+  assert sorted(result["ratios"]) == [
+      "a", "b", "scale_train_vs_gemm_limit_round_median"]
+  assert result["ratios"]["b"]["relative"] == pytest.approx(0.25)
+  assert result["outside"] == ["b"] and not result["agree"]
+  assert result["previous_date"] == "d0"
+  assert run.agreement(now, now)["agree"]
+  assert not run.agreement({"ratios": {}}, {"ratios": {}})["agree"]
+  lines = run.agreement_lines(result)
+  assert "2 of 3 ratios within 10%" in lines[0] and "NOT within it: b" in (
+      lines[0])
+
+
+def test_compare_with_needs_a_benchmark_json(tmp_path):
+  bad = tmp_path / "bad.json"
+  bad.write_text("[1, 2]")
+  for path in (str(bad), str(tmp_path / "missing.json")):
+    proc = subprocess.run(
+        [sys.executable, "-m", "gru_commands.benchmark",
+         f"--compare_with={path}"], cwd=ROOT, capture_output=True,
+        text=True, timeout=120, check=False)
+    assert proc.returncode == 1
+    assert "--compare_with takes a benchmark.json" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_a_round_below_the_gemm_limit_is_flagged():

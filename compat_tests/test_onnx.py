@@ -282,3 +282,21 @@ def test_onnx_output_with_to_keras_file_refused(tmp_path):
   with pytest.raises(ValueError, match="must end in .keras"):
     exporters.convert_path(prefix, str(tmp_path / "m.onnx"),
                          to_keras_file=True)
+
+
+def test_an_onnx_too_new_for_the_installed_ml_dtypes_is_named(monkeypatch):
+  # TensorFlow 2.16 and 2.17 pin ml_dtypes < 0.5; onnx 1.19 and later fail
+  # at import there. The exporter says what to install instead.
+  import builtins  # pylint: disable=g-import-not-at-top
+  real_import = builtins.__import__
+
+  def importing(name, *args, **kwargs):
+    if name == "onnx":
+      raise AttributeError(
+          "module 'ml_dtypes' has no attribute 'float4_e2m1fn'")
+    return real_import(name, *args, **kwargs)
+
+  monkeypatch.setattr(builtins, "__import__", importing)
+  with pytest.raises(onnx_export.OnnxError,
+                     match=r"ml_dtypes >= 0.5.*pip install 'onnx<1.19'"):
+    onnx_export._onnx()  # pylint: disable=protected-access

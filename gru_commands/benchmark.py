@@ -12,9 +12,12 @@ exits 0.
   gru-benchmark --output_dir=runs/benchmark \\
       --results_file=proof/benchmarks/RESULTS.md    # the record
   gru-benchmark --workloads=scale_train --full_job_epochs=0
+  gru-benchmark --output_dir=runs/b1 && gru-benchmark --output_dir=runs/b2 \\
+      --compare_with=runs/b1/benchmark.json    # two runs back to back
 """
 
 import datetime
+import json
 
 from absl import app
 from absl import flags
@@ -38,6 +41,30 @@ _PEERS = flags.DEFINE_bool(
     "torch.nn.GRU (each where installed) and the GEMM limit.")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "runs/benchmark",
                                   "Folder for benchmark.json and .png.")
+_COMPARE_WITH = flags.DEFINE_string(
+    "compare_with", None, "An earlier run's benchmark.json (typically the "
+    "run just before, into another --output_dir): report whether every "
+    "ratio agrees with it within 10%.")
+
+
+def _previous_run(path):
+  """The payload of an earlier run's benchmark.json, or None without
+  `path`; None also when it cannot be read (the validator reports that)."""
+  if not path:
+    return None
+  try:
+    with open(path, encoding="utf-8") as f:
+      payload = json.load(f)
+  except (OSError, ValueError):
+    return None
+  return payload if isinstance(payload, dict) and "ratios" in payload else None
+
+
+flags.register_validator(
+    "compare_with", lambda path: not path or _previous_run(path) is not None,
+    message="--compare_with takes a benchmark.json that gru-benchmark wrote "
+    "(a JSON object with its `ratios`)")
+
 _RESULTS_FILE = flags.DEFINE_string(
     "results_file", None, "Also regenerate this results file (Markdown) "
     "from the run: proof/benchmarks/RESULTS.md is the record the docs "
@@ -54,10 +81,11 @@ def main(argv):
   if unknown:
     raise app.UsageError(f"--workloads: unknown {unknown}; choose from "
                          f"{sorted(implementations.WORKLOADS)}")
+  previous = _previous_run(_COMPARE_WITH.value)
   payload = run_lib.run(_OUTPUT_DIR.value, tuple(_WORKLOADS.value),
                         _FULL_JOB_EPOCHS.value, small=_SMALL.value,
                         full_job_repeats=_FULL_JOB_REPEATS.value,
-                        peers=_PEERS.value)
+                        peers=_PEERS.value, previous=previous)
   for line in run_lib.summary_lines(payload):
     print(line)
   if _RESULTS_FILE.value:

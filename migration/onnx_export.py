@@ -74,6 +74,17 @@ def _onnx():
     import onnx  # pylint: disable=g-import-not-at-top
   except ImportError as e:
     raise OnnxError(_ONNX_MISSING) from e
+  except AttributeError as e:
+    # onnx 1.19 and later use ml_dtypes 0.5's types without requiring that
+    # version; TensorFlow 2.16 and 2.17 pin older ml_dtypes.
+    if "ml_dtypes" not in str(e):
+      raise
+    import ml_dtypes  # pylint: disable=g-import-not-at-top
+    raise OnnxError(
+        f"the installed onnx cannot load with ml_dtypes "
+        f"{ml_dtypes.__version__} ({e}); onnx 1.19 and later need "
+        "ml_dtypes >= 0.5, which TensorFlow 2.16 and 2.17 do not allow: "
+        "pip install 'onnx<1.19'") from e
   return onnx
 
 

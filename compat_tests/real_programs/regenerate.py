@@ -233,9 +233,10 @@ def main():
       for file in real_programs.FILES:
         new = os.path.join(scratch, name, file)
         old = os.path.join(args.folder, name, file)
-        status = golden_files.status(new, old)
-        changed += status != "same"
-        print(f"{status:8} {os.path.relpath(old, args.folder)}")
+        line = golden_files.describe(new, old,
+                                     os.path.relpath(old, args.folder))
+        changed += not line.startswith("same")
+        print(line)
   if not args.write:
     print(f"# dry run: {changed} file(s) would change; --write to rewrite")
     return 0

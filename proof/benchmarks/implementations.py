@@ -31,6 +31,24 @@ Implementations of a workload's step:
                       x W_z + h U_z), added instead of gated, forward and
                       backward: the work no GRU can skip
 
+The profile parts (training workloads of the tutorial GRU only) split
+tf2_fast's step into the work it consists of, each timed alone in the same
+interleaved rounds:
+
+    part_sequential   the per-step matmuls only: forward h U_z, h U_r,
+                      (r h) U_c, backward dG_g U_g^T, as two loops of
+                      `time` steps with the same shapes and dependencies
+    part_large        the matmuls over every step at once: the input
+                      projection X [W_z W_r W_c] and the weight gradients
+                      X^T dG and H^T dG
+    part_elementwise  both loops with the matmuls' results given: the gate
+                      nonlinearities, the mixing and their derivatives, and
+                      the loops' per-step reads and writes
+
+The remainder of tf2_fast's step (`run.profile`) is the rest: loss, Adam
+update, transposes and stacking, dispatch; negative where the parts
+overlapped on the two cores.
+
 A training step is forward, loss, gradients and an Adam update (TF1's
 AdamOptimizer, TF1Adam, keras Adam); the floor's has no update and no head.
 An inference step is the forward pass over the whole sequence. The seed
@@ -56,9 +74,10 @@ from tf2 import addition_job as tf2_addition
 
 _v1 = tf.compat.v1
 
+PARTS = ("part_sequential", "part_large", "part_elementwise")
 IMPLEMENTATIONS = ("legacy", "tf2", "tf2_xla", "tf2_fast", "tf2_exact",
                    "keras",
-                   "keras_xla", "fused_experiment", "floor")
+                   "keras_xla", "fused_experiment", "floor") + PARTS
 # The TF2 configurations this project ships (the ratios use the fastest).
 TF2 = ("tf2", "tf2_xla", "tf2_fast", "tf2_exact")
 
@@ -133,7 +152,10 @@ def _sync(values):
 
 
 def applies(name, workload):
-  """Whether `name` runs on `workload` (tf2_exact is the seed job's)."""
+  """Whether `name` runs on `workload` (tf2_exact is the seed job's; the
+  profile parts split the tutorial GRU's training steps)."""
+  if name in PARTS:
+    return workload.train and workload.family == seeds.LOOP
   return name != "tf2_exact" or workload.key.startswith("seed")
 
 
@@ -143,7 +165,9 @@ def build(name, workload):
           "tf2_exact": _tf2,
           "keras": _keras, "keras_xla": _keras,
           "fused_experiment": _fused_experiment,
-          "floor": _floor}[name](name, workload)
+          "floor": _floor, "part_sequential": _part_sequential,
+          "part_large": _part_large,
+          "part_elementwise": _part_elementwise}[name](name, workload)
 
 
 def _legacy(name, workload):
@@ -332,3 +356,110 @@ def _floor(name, workload):
     return outputs.stack()
 
   return _train_or_infer(workload, forward, [w_z, w_r, w_h, u_z, u_r, u_h])
+
+
+def _part_tensors(workload):
+  """Constants of the fast path's shapes: inputs, kernels, and per-step
+  projections, states and gate values."""
+  b, t, d, u = (workload.batch, workload.time, workload.input_dim,
+                workload.units)
+  rng = np.random.RandomState(4)
+
+  def const(*shape):
+    return tf.constant(rng.uniform(-0.5, 0.5, shape).astype(workload.dtype))
+
+  return {"x": const(b * t, d), "w": const(d, 3 * u),
+          "u": [const(u, u) for _ in range(3)], "h0": const(b, u),
+          "steps": const(t, b, 3 * u), "d_gates": const(b * t, 3 * u),
+          "states": const(b * t, u)}
+
+
+def _step_arrays(values, dtype):
+  return tf.TensorArray(dtype, size=values.shape[0]).unstack(values)
+
+
+def _part_sequential(name, workload):
+  del name
+  c = _part_tensors(workload)
+  t, u = workload.time, workload.units
+  u_z, u_r, u_c = c["u"]
+
+  @tf.function
+  def step():
+    def forward(i, h):
+      z = tf.matmul(h, u_z)
+      r = tf.matmul(h, u_r)
+      return i + 1, tf.matmul(r * h, u_c) + z
+
+    def backward(i, dh):
+      g = tf.matmul(dh, u_c, transpose_b=True)
+      return i + 1, (g + tf.matmul(g, u_z, transpose_b=True) +
+                     tf.matmul(dh, u_r, transpose_b=True))
+
+    _, h = tf.while_loop(lambda i, _: i < t, forward, (0, c["h0"]),
+                         maximum_iterations=t)
+    _, dh = tf.while_loop(lambda i, _: i < t, backward,
+                          (0, h[:, :u] * 0 + c["h0"]), maximum_iterations=t)
+    return dh
+
+  return lambda: _sync(step())
+
+
+def _part_large(name, workload):
+  del name
+  c = _part_tensors(workload)
+
+  @tf.function
+  def step():
+    projected = tf.matmul(c["x"], c["w"])
+    d_w = tf.matmul(c["x"], c["d_gates"], transpose_a=True)
+    d_u = tf.matmul(c["states"], c["d_gates"], transpose_a=True)
+    return projected, d_w, d_u
+
+  return lambda: _sync(step())
+
+
+def _part_elementwise(name, workload):
+  del name
+  c = _part_tensors(workload)
+  t, u, dtype = workload.time, workload.units, workload.dtype
+  given = c["steps"]   # what the matmuls would have produced, per step
+
+  @tf.function
+  def step():
+    pre = _step_arrays(given, dtype)
+
+    def forward(i, h, hs, zs, rs, cs):
+      p = pre.read(i)
+      z = tf.sigmoid(p[:, :u] + h)
+      r = tf.sigmoid(p[:, u:2 * u] + h)
+      cand = tf.tanh(p[:, 2 * u:] + r * h)
+      new = z * h + (1 - z) * cand
+      return (i + 1, new, hs.write(i, new), zs.write(i, z), rs.write(i, r),
+              cs.write(i, cand))
+
+    def array():
+      return tf.TensorArray(dtype, size=t)
+
+    _, _, hs, zs, rs, cs = tf.while_loop(
+        lambda i, *_: i < t, forward,
+        (0, c["h0"], array(), array(), array(), array()),
+        maximum_iterations=t)
+
+    def backward(s, dh, dzs, drs, dcs):
+      i = t - 1 - s
+      h, z, r, cand = hs.read(i), zs.read(i), rs.read(i), cs.read(i)
+      p = pre.read(i)
+      dz, dc = dh * (h - cand), dh * (1 - z)
+      dc_pre = dc * (1 - cand * cand)
+      dz_pre = dz * z * (1 - z)
+      dr_pre = p[:, 2 * u:] * h * r * (1 - r)
+      return (s + 1, dh * z + p[:, :u] * r, dzs.write(i, dz_pre),
+              drs.write(i, dr_pre), dcs.write(i, dc_pre))
+
+    _, dh, dzs, drs, dcs = tf.while_loop(
+        lambda s, *_: s < t, backward,
+        (0, c["h0"], array(), array(), array()), maximum_iterations=t)
+    return dh, dzs.stack(), drs.stack(), dcs.stack(), hs.stack()
+
+  return lambda: _sync(step())

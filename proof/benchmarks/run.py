@@ -18,6 +18,7 @@ per workload, log scale).
 """
 
 import dataclasses
+import datetime
 import json
 import os
 import statistics
@@ -176,6 +177,37 @@ def ratios(figures, full_job):
   return out
 
 
+PROFILED = "tf2_fast"
+
+
+def profile(figures):
+  """{workload: {"step": tf2_fast's seconds, "parts": {part: seconds},
+  "remainder": step - sum of parts}} on the workloads with the profile
+  parts (`implementations.PARTS`): where the fast path's step goes."""
+  out = {}
+  for key in dict.fromkeys(f.workload for f in figures):
+    step = by(figures, key, PROFILED)
+    parts = {p: by(figures, key, p) for p in impl.PARTS}
+    if step and all(parts.values()):
+      seconds = {p: f.seconds for p, f in parts.items()}
+      out[key] = {"implementation": PROFILED, "step": step.seconds,
+                  "parts": seconds,
+                  "remainder": step.seconds - sum(seconds.values())}
+  return out
+
+
+def profile_lines(split):
+  lines = []
+  for key, p in split.items():
+    share = lambda s: f"{s * 1e3:.1f} ms ({s / p['step']:.0%})"  # pylint: disable=cell-var-from-loop
+    lines.append(
+        f"{key} profile: {p['implementation']} {p['step'] * 1e3:.1f} ms = " +
+        ", ".join(f"{name.removeprefix('part_')} {share(s)}"
+                  for name, s in p["parts"].items()) +
+        f", remainder {share(p['remainder'])}")
+  return lines
+
+
 def targets_met(ratio_values):
   met = {}
   for name, (target, lower_is_better) in RATIO_TARGETS.items():
@@ -256,11 +288,14 @@ def _with_peers(figures, workloads, small, log):
 
 
 def run(output_dir, workloads=tuple(impl.WORKLOADS), full_job_epochs=5000,
-        small=False, log=print, full_job_repeats=3, peers=True):
+        small=False, log=print, full_job_repeats=3, peers=True,
+        previous=None):
   """Runs the benchmark; returns the JSON payload (also written).
 
   With `peers`, the scale workloads also get the rows of `peers.py`
-  (Keras's JAX and PyTorch backends, torch.nn.GRU, the GEMM limit)."""
+  (Keras's JAX and PyTorch backends, torch.nn.GRU, the GEMM limit). With
+  `previous` (an earlier run's benchmark.json payload, typically the run
+  just before), the payload's `agreement` compares every ratio with it."""
   if full_job_repeats < 1:
     raise ValueError(f"`full_job_repeats` must be >= 1, got "
                      f"{full_job_repeats!r}.")
@@ -284,6 +319,8 @@ def run(output_dir, workloads=tuple(impl.WORKLOADS), full_job_epochs=5000,
       if full_job_epochs else None
   ratio_values = ratios(figures, full_job)
   payload = {
+      "date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+          timespec="seconds"),
       "machine": report_lib.machine(),
       "machine_speed": {"before": speed_before,
                         "after": measure.machine_speed(),
@@ -308,13 +345,59 @@ def run(output_dir, workloads=tuple(impl.WORKLOADS), full_job_epochs=5000,
       "ratios": ratio_values,
       "targets": targets_met(ratio_values),
       "table": format_table(figures),
+      "profile": profile(figures),
   }
+  if previous is not None:
+    payload["agreement"] = agreement(payload, previous)
   path = os.path.join(output_dir, JSON_NAME)
   with files.replacing(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
     json.dump(payload, f, indent=2)
   payload["json_path"] = path
   payload["plot_path"] = plot(figures, os.path.join(output_dir, PLOT_NAME))
   return payload
+
+
+# Two back-to-back runs of the same code should agree this closely on every
+# ratio (relative difference) before a target is judged on them.
+AGREEMENT = 0.10
+
+
+def compared_ratios(payload):
+  """{name: value} of every ratio a run reports: `ratios` and the median
+  per-round ratio to the GEMM limit of each `LIMIT_WORKLOADS` workload."""
+  values = dict(payload.get("ratios") or {})
+  for key, r in (payload.get("gemm_limit_rounds") or {}).items():
+    values[f"{key}_vs_gemm_limit_round_median"] = r["median"]
+  return values
+
+
+def agreement(payload, previous, within=AGREEMENT):
+  """How a run's ratios compare with an earlier run's (`previous`, its
+  benchmark.json): {"previous_date", "within", "ratios": {name: {"now",
+  "before", "relative"}}, "agree": every shared ratio within `within`,
+  "outside": the names that are not}. Only ratios both runs report count."""
+  now, before = compared_ratios(payload), compared_ratios(previous)
+  shared = sorted(set(now) & set(before))
+  rows = {n: {"now": now[n], "before": before[n],
+              "relative": abs(now[n] - before[n]) / abs(before[n])}
+          for n in shared if before[n]}
+  outside = [n for n, r in rows.items() if r["relative"] > within]
+  return {"previous_date": previous.get("date"), "within": within,
+          "ratios": rows, "agree": bool(rows) and not outside,
+          "outside": outside}
+
+
+def agreement_lines(result):
+  lines = [f"agreement with the previous run ({result['previous_date']}): "
+           f"{len(result['ratios']) - len(result['outside'])} of "
+           f"{len(result['ratios'])} ratios within "
+           f"{result['within']:.0%}" +
+           ("" if result["agree"] else
+            f"; NOT within it: {', '.join(result['outside'])}")]
+  for name, r in result["ratios"].items():
+    lines.append(f"  {name:44} {r['before']:8.3f} -> {r['now']:8.3f} "
+                 f"({r['relative']:.0%})")
+  return lines
 
 
 def summary_lines(payload):
@@ -360,6 +443,9 @@ def summary_lines(payload):
     sign = "<=" if t["lower_is_better"] else ">="
     lines.append(f"{name:28} {t['value']:.3f}  target {sign} {t['target']}  "
                  f"{'met' if t['met'] else 'NOT met'}")
+  lines += profile_lines(payload.get("profile") or {})
+  if payload.get("agreement"):
+    lines += agreement_lines(payload["agreement"])
   return lines
 
 
