@@ -18,10 +18,11 @@ def release():
 def bound(dtype):
   """How far a value computed now may be from a committed golden of
   `dtype`: 0 (bitwise) under the release that wrote the goldens
-  (`tolerances.GOLDEN_RELEASE`), `tolerances.GOLDEN` under another."""
+  (`tolerances.GOLDEN_RELEASE`), `tolerances.OTHER_RELEASE` under
+  another."""
   if release() == tolerances.GOLDEN_RELEASE:
     return 0.0
-  return tolerances.GOLDEN.for_dtype(dtype)
+  return tolerances.OTHER_RELEASE.for_dtype(dtype)
 
 
 def same_file(a, b):
