@@ -61,6 +61,16 @@ USES = (
         "TensorFlow's own TF1 GRU and LSTM cells are the oracle of the "
         "TF1-cell conversions",
         f"{_CANARIES}::test_tf_keras_provides_the_tf1_cells"),
+    Use("TensorFlow protobuf modules",
+        "`tensorflow.core.protobuf.meta_graph_pb2.MetaGraphDef`, "
+        "`tensorflow.core.protobuf.control_flow_pb2.WhileContextDef` and "
+        "`CondContextDef`",
+        "`compat_tests/real_programs/regenerate.py` (the real programs' "
+        "`.meta` files, rewritten with map fields in key order)",
+        "the TF1 control-flow contexts in a `.meta` file are serialized "
+        "protos of these types; TensorFlow has no public alias for the "
+        "control-flow ones",
+        f"{_CANARIES}::test_tensorflow_protobuf_modules"),
     Use("fit under MultiWorkerMirroredStrategy",
         "Keras 3 `fit` refuses `MultiWorkerMirroredStrategy` (keras#20585)",
         "`tf2/distribute.py`, `gru_common/cluster.py` (the multi-worker "

@@ -140,3 +140,23 @@ def test_tf_keras_provides_the_tf1_cells():
   assert proc.returncode == 0, _moved(name, proc.stderr[-2000:])
   assert all(m.startswith("tf_keras.") for m in proc.stdout.split()), _moved(
       name, f"the cells come from {proc.stdout.strip()}")
+
+
+def test_tensorflow_protobuf_modules():
+  name = "TensorFlow protobuf modules"
+  try:
+    meta = importlib.import_module("tensorflow.core.protobuf.meta_graph_pb2")
+    flow = importlib.import_module(
+        "tensorflow.core.protobuf.control_flow_pb2")
+  except ImportError as e:
+    pytest.fail(_moved(name, repr(e)))
+  context = flow.WhileContextDef(context_name="while", loop_exit_names=["x"])
+  again = flow.WhileContextDef.FromString(context.SerializeToString(
+      deterministic=True))
+  assert again.loop_exit_names == ["x"], _moved(name, "WhileContextDef")
+  assert flow.CondContextDef(context_name="cond").context_name == "cond", (
+      _moved(name, "CondContextDef"))
+  graph = meta.MetaGraphDef()
+  graph.collection_def["while_context"].bytes_list.value.append(b"")
+  assert list(graph.collection_def) == ["while_context"], _moved(
+      name, "MetaGraphDef.collection_def")
