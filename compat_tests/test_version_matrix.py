@@ -246,3 +246,19 @@ def test_setup_py_lower_bounds_are_the_lowest_versions_proven():
     lower = next(s.version for s in requirement.specifier
                  if s.operator == ">=")
     assert version.Version(lower) == min(seen), (stated, sorted(seen))
+
+
+def test_private_api_table_sorts_each_canary_by_outcome():
+  uses = private_api.USES
+  outcomes = {uses[0].canary: "passed", uses[1].canary: "skipped",
+              uses[2].canary: "errors"}
+  result = _result(canaries={"passed": 1, "failed": 0, "errors": 1,
+                             "skipped": 1, "failing": [uses[2].canary],
+                             "outcomes": outcomes})
+  rows = vm.private_api_table([result])[2:]
+  assert len(rows) == len(uses)
+  label = "2.18.1 / 3.15.1"
+  assert rows[0].endswith(f"| {label} | — | — |")
+  assert rows[1].endswith(f"| — | {label} | — |")
+  assert rows[2].endswith(f"| — | — | {label} |")
+  assert rows[3].endswith("| — | — | — |")

@@ -152,29 +152,32 @@ def golden_statuses(text):
   return counts
 
 
-def goldens_hold(result):
-  """Whether the regenerated goldens match the committed ones as the
-  tolerance policy asks: bitwise under `tolerances.GOLDEN_RELEASE`; under
-  another release, .npz values within `tolerances.OTHER_RELEASE`
-  (checkpoint and
-  graph files, which record the release that wrote them, are reported, not
-  judged)."""
+def golden_problems(result):
+  """The regenerated goldens that break the tolerance policy: under
+  `tolerances.GOLDEN_RELEASE` every file that is not the same; under
+  another release every .npz not within `tolerances.OTHER_RELEASE` in its
+  float values (checkpoint and graph files, which record the release that
+  wrote them, are reported, not judged). ["(not run)"] without a dry run."""
   goldens = result.get("goldens") or {}
-  if not goldens.get("same") or goldens.get("new"):
-    return False
+  if not goldens.get("same"):
+    return ["(not run)"]
   release = ".".join(result["row"]["tensorflow"].split(".")[:2])
   if release == tolerances.GOLDEN_RELEASE:
-    return not goldens.get("differs")
+    return list(goldens.get("changed", []))
   numeric = {path: (diff, dtype) for path, diff, dtype in
              goldens.get("numeric", [])}
+  problems = ([f"{goldens['new']} new file(s)"] if goldens.get("new")
+              else [])
   for path in goldens.get("changed", []):
     if path.endswith(".npz"):
-      if path not in numeric:
-        return False
-      diff, dtype = numeric[path]
-      if diff > tolerances.OTHER_RELEASE.for_dtype(dtype):
-        return False
-  return True
+      diff, dtype = numeric.get(path, (None, None))
+      if diff is None or diff > tolerances.OTHER_RELEASE.for_dtype(dtype):
+        problems.append(path)
+  return problems
+
+
+def goldens_hold(result):
+  return not golden_problems(result)
 
 
 def help_printed(status, output):
@@ -229,6 +232,12 @@ def _version(result, name):
   return result.get("versions", {}).get(normalized(name), "—")
 
 
+def by_release(results):
+  """Results in TensorFlow release order."""
+  return sorted(results, key=lambda r: [
+      int(p) for p in r["row"]["tensorflow"].split(".")])
+
+
 def supported_table(results):
   """BUILD.md's "Supported versions" table: one line per row measured."""
   lines = [
@@ -237,8 +246,7 @@ def supported_table(results):
       "skipped | canaries | bitwise claims held: scan, loop | goldens same "
       "/ differ (largest) | minutes | verdict |",
       "|" + "---|" * 12]
-  for r in sorted(results, key=lambda r: [int(p) for p in
-                                           r["row"]["tensorflow"].split(".")]):
+  for r in by_release(results):
     quick, canaries = r.get("quick") or {}, r.get("canaries") or {}
     goldens = r.get("goldens") or {}
     equivalence = r.get("equivalence") or {}
@@ -251,8 +259,9 @@ def supported_table(results):
         (f"{quick.get('passed', 0)} / "
          f"{quick.get('failed', 0) + quick.get('errors', 0)} / "
          f"{quick.get('skipped', 0)}" if quick else "not run"),
-        (f"{canaries.get('passed', 0)}/{len(private_api.USES)}"
-         if canaries else "not run"),
+        (f"{canaries.get('passed', 0)}/{len(private_api.USES)}" +
+         (f" ({canaries['skipped']} skipped)" if canaries.get("skipped")
+          else "") if canaries else "not run"),
         ", ".join(_claim_cell(equivalence.get(m)) for m in REPORT_MODELS),
         _golden_cell(goldens),
         f"{r.get('seconds', 0) / 60:.0f}", verdict(r)]
@@ -276,18 +285,26 @@ def running_time(results):
 
 
 def failures(results):
-  """Lines naming every failing test, claim and golden per row."""
+  """Per row: every failing test, broken bitwise claim and golden that
+  breaks the policy, and how many goldens differ within it."""
   lines = []
-  for r in results:
+  for r in by_release(results):
     named = ((r.get("quick") or {}).get("failing", []) +
              (r.get("canaries") or {}).get("failing", []) +
              [f"bitwise claim: {c}" for m in REPORT_MODELS for c in
               ((r.get("equivalence") or {}).get(m) or {}).get("broken", [])]
-             + [f"golden: {g}" for g in
-                (r.get("goldens") or {}).get("changed", [])])
-    if named:
-      lines.append(f"- TensorFlow {r['row']['tensorflow']}: " +
-                   "; ".join(f"`{n}`" for n in named))
+             + [f"golden: {g}" for g in golden_problems(r)])
+    goldens = r.get("goldens") or {}
+    within = len(goldens.get("numeric", []))
+    other = len(goldens.get("changed", [])) - within
+    notes = []
+    if within and not golden_problems(r):
+      notes.append(f"{within} .npz goldens differ within `OTHER_RELEASE`")
+    if other and not golden_problems(r):
+      notes.append(f"{other} checkpoint and graph files differ in bytes")
+    if named or notes:
+      lines.append(f"- TensorFlow {r['row']['tensorflow']}: " + "; ".join(
+          [f"`{n}`" for n in named] + notes))
   return lines
 
 
@@ -298,24 +315,20 @@ def rendered_supported(results):
 
 
 def private_api_table(results):
-  """BUILD.md's "Private API" table: each use, where, and the TensorFlow
-  releases (with their Keras) on which its canary passed or failed."""
-  lines = ["| use | what | used in | canary | passes on | fails on |",
-           "|---|---|---|---|---|---|"]
+  """BUILD.md's "Private API" table: each use, where, and the TensorFlow /
+  Keras releases on which its canary passed, was skipped or failed."""
+  lines = ["| use | what | used in | canary | passes on (TF / Keras) | "
+           "skipped on | fails on |", "|---|---|---|---|---|---|---|"]
   for use in private_api.USES:
-    passed, failed = [], []
-    for r in sorted(results, key=lambda r: [
-        int(p) for p in r["row"]["tensorflow"].split(".")]):
+    seen = {"passed": [], "skipped": [], "failed": []}
+    for r in by_release(results):
       outcome = (r.get("canaries") or {}).get("outcomes", {}).get(use.canary)
-      label = (f"TF {_version(r, 'tensorflow')} / Keras "
-               f"{_version(r, 'keras')}")
-      if outcome == "passed":
-        passed.append(label)
-      elif outcome in ("failed", "errors"):
-        failed.append(label)
+      if outcome:
+        seen["failed" if outcome == "errors" else outcome].append(
+            f"{_version(r, 'tensorflow')} / {_version(r, 'keras')}")
     lines.append(f"| {use.name} | {use.detail} | {use.used_in} | "
-                 f"`{use.canary.split('::')[1]}` | "
-                 f"{', '.join(passed) or '—'} | {', '.join(failed) or '—'} |")
+                 f"`{use.canary.split('::')[1]}` | " + " | ".join(
+                     ", ".join(v) or "—" for v in seen.values()) + " |")
   return lines
 
 
