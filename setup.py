@@ -5,9 +5,17 @@ command-line tools.
   pip install '.[onnx]'      # plus ONNX export (--output=FILE.onnx)
   pip install '.[backends]'  # plus PyTorch (CPU), for the Keras-backend tests
   pip install '.[test]'      # plus what the test suite needs
+
+Each requirement is a range: from the lowest version the version matrix
+(compat_tests/version_matrix.py, BUILD.md "Supported versions") proved,
+or CI installs, up to the next minor release not tested; a test keeps the
+lower bounds equal to those. constraints.txt pins the exact versions CI
+and README.md's commands install.
 """
 
-ONNX = ["onnx>=1.16,<1.24", "onnxruntime>=1.18,<1.33"]
+# onnx 1.19 and later need ml_dtypes >= 0.5 without saying so; with
+# TensorFlow 2.16 or 2.17 (older ml_dtypes) install 'onnx<1.19' beside them.
+ONNX = ["onnx>=1.18.0,<1.24", "onnxruntime>=1.32.0,<1.33"]
 
 import setuptools
 
@@ -23,29 +31,29 @@ setuptools.setup(
     packages=["legacy", "tf2", "gru_common", "migration", "migration.kinds",
               "proof", "proof.benchmarks", "gru_commands"],
     install_requires=[
-        "tensorflow>=2.16.1,<2.22",
-        "keras>=3.3,<3.16",
-        "numpy>=1.26,<2.5",
-        "absl-py>=1.4,<2.6",
-        "matplotlib>=3.8,<3.12",
-        "scikit-learn>=1.4,<1.10",
-        "tensorboard>=2.16,<2.22",
+        "tensorflow>=2.16.2,<2.22",
+        "keras>=3.15.1,<3.16",
+        "numpy>=1.26.4,<2.5",
+        "absl-py>=2.5.1,<2.6",
+        "matplotlib>=3.11.2,<3.12",
+        "scikit-learn>=1.9.1,<1.10",
+        "tensorboard>=2.16.2,<2.22",
     ],
     extras_require={
         "onnx": ONNX,
         # PyPI's torch 2.13.0 wheel for Linux pulls CUDA packages; its CPU
         # build comes from PyTorch's own index (README, "Serve the migrated
         # model without TensorFlow").
-        "backends": ["torch>=2.4,<2.14"],
+        "backends": ["torch>=2.13.0,<2.14"],
         "test": ONNX + [
-            "pytest>=8,<9.3",
-            "pytest-xdist>=3.5,<3.9",
-            "hypothesis>=6.100,<6.171",
+            "pytest>=9.2.0,<9.3",
+            "pytest-xdist>=3.8.0,<3.9",
+            "hypothesis>=6.170.15,<6.171",
             # TensorFlow's own TF1 cells, the oracle of the TF1-cell tests
             # (run in a subprocess with TF_USE_LEGACY_KERAS=1).
-            "tf_keras>=2.16,<2.22",
+            "tf_keras>=2.16.0,<2.22",
             # Converted stock-Keras models under Keras's JAX backend.
-            "jax[cpu]>=0.4.30,<0.11",
+            "jax[cpu]>=0.4.34,<0.11",
         ],
     },
     entry_points={
