@@ -11,9 +11,8 @@ sequential. Here (as cuDNN and oneDNN do):
                z = sigmoid(X_z + h Uz), r = sigmoid(X_r + h Ur),
                c = tanh(X_c + (r h) Uc), h' mixed from h and c; the loop
                keeps what the backward pass reads: h, z, r, c
-    backward   per step only the gate gradients and dh_{t-1} (by U_g^T;
-               z's and r's matmuls are one, by [U_z U_r], both ways);
-               after the loop
+    backward   per step only the gate gradients and dh_{t-1} (one matmul
+               per gate, by U_g^T); after the loop
                dU_z = H_prev^T dZ, dU_r = H_prev^T dR, dU_c = (R H_prev)^T
                dC, one matmul each over every step
 
@@ -63,24 +62,16 @@ def states(projections, h0, recurrent, mask=None, mix=STATE_KEEPS):
     def array():
       return tf.TensorArray(dtype, size=time, element_shape=h0.shape)
 
-    u_c = kernels[-1]
-    if reset:
-      # z and r read the same h: one matmul per step for both.
-      u_zr = tf.concat([kernels[0], kernels[1]], 1)
-      reads = [tf.TensorArray(dtype, size=time).unstack(
-          tf.concat([gates[0], gates[1]], -1)), array().unstack(gates[2])]
-    else:
-      reads = [array().unstack(g) for g in gates]
-    units = u_c.shape[-1]
+    reads = [array().unstack(g) for g in gates]
+    u_z, u_c = kernels[0], kernels[-1]
 
     def step(t, h, hs, zs, rs, cs):
+      z = tf.sigmoid(reads[0].read(t) + tf.matmul(h, u_z))
       if reset:
-        zr = tf.sigmoid(reads[0].read(t) + tf.matmul(h, u_zr))
-        z, r = zr[:, :units], zr[:, units:]
-        c = tf.tanh(reads[1].read(t) + tf.matmul(r * h, u_c))
+        r = tf.sigmoid(reads[1].read(t) + tf.matmul(h, kernels[1]))
+        c = tf.tanh(reads[2].read(t) + tf.matmul(r * h, u_c))
         rs = rs.write(t, r)
       else:
-        z = tf.sigmoid(reads[0].read(t) + tf.matmul(h, kernels[0]))
         c = tf.tanh(reads[1].read(t) + tf.matmul(h, u_c))
       new = _mix(mix, z, h, c)
       if keep_mask:
@@ -97,8 +88,7 @@ def states(projections, h0, recurrent, mask=None, mix=STATE_KEEPS):
       h_prev = tf.concat([h0[tf.newaxis], result[:-1]], 0)
       h_arr = array().unstack(h_prev)
       d_arr = array().unstack(d_states)
-      u_c_t = tf.transpose(u_c)
-      u_zr_t = tf.transpose(u_zr if reset else kernels[0])
+      transposed = [tf.transpose(k) for k in kernels]
 
       def back(s, dh, dzs, drs, dcs):
         t = time - 1 - s
@@ -116,16 +106,15 @@ def states(projections, h0, recurrent, mask=None, mix=STATE_KEEPS):
         dh_prev = direct if dh_prev is None else dh_prev + direct
         dc_pre = dc * (1 - c * c)
         dz_pre = dz * z * (1 - z)
-        d_rh = tf.matmul(dc_pre, u_c_t)
+        d_rh = tf.matmul(dc_pre, transposed[-1])
+        dh_prev += tf.matmul(dz_pre, transposed[0])
         if reset:
           r = rs.read(t)
           dr_pre = d_rh * h * r * (1 - r)
-          # dz U_z^T + dr U_r^T as one matmul, as the forward's.
-          dh_prev += d_rh * r + tf.matmul(tf.concat([dz_pre, dr_pre], -1),
-                                          u_zr_t)
+          dh_prev += d_rh * r + tf.matmul(dr_pre, transposed[1])
           drs = drs.write(t, dr_pre)
         else:
-          dh_prev += d_rh + tf.matmul(dz_pre, u_zr_t)
+          dh_prev += d_rh
         return s + 1, dh_prev, dzs.write(t, dz_pre), drs, dcs.write(t, dc_pre)
 
       _, dh0, dzs, drs, dcs = tf.while_loop(
