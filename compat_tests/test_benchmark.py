@@ -89,21 +89,27 @@ def test_small_run_writes_json_and_plot(tmp_path):
              in line for line in lines)
 
 
-def test_small_training_run_splits_the_fast_step_into_its_parts(tmp_path):
-  payload = run.run(str(tmp_path), workloads=("small_train",),
-                    full_job_epochs=0, small=True, log=lambda _: None,
-                    peers=False)
-  split = payload["profile"]["small_train"]
-  figures = {r["implementation"]: r["seconds"] for r in payload["results"]}
-  assert split["step"] == figures[run.PROFILED]
-  assert split["parts"] == {p: figures[p] for p in impl.PARTS}
-  assert split["remainder"] == pytest.approx(
-      figures[run.PROFILED] - sum(figures[p] for p in impl.PARTS),
-      rel=1e-12)
-  line = next(l for l in run.summary_lines(payload)
-              if l.startswith("small_train profile: tf2_fast "))
-  assert "sequential" in line and "remainder" in line
-  # The parts split the tutorial GRU's training only.
+def test_profile_splits_the_fast_step_into_its_parts():
+  parts = {"part_sequential": 0.04, "part_large": 0.02,
+           "part_elementwise": 0.03}
+  figures = ([figure("small_train", run.PROFILED, 0.1, batch=32)] +
+             [figure("small_train", p, s, batch=32) for p, s in parts.items()]
+             + [figure("scale_infer", run.PROFILED, 0.2)])
+  split = run.profile(figures)
+  assert list(split) == ["small_train"]   # the parts were timed there only
+  assert split["small_train"]["parts"] == parts
+  assert split["small_train"]["remainder"] == pytest.approx(0.01)
+  line, = run.profile_lines(split)
+  assert line == ("small_train profile: tf2_fast 100.0 ms = sequential "
+                  "40.0 ms (40%), large 20.0 ms (20%), elementwise 30.0 ms "
+                  "(30%), remainder 10.0 ms (10%)")
+
+
+def test_profile_parts_run_on_the_tutorial_grus_training_only():
+  workload = impl.quick(impl.WORKLOADS["small_train"])
+  for part in impl.PARTS:
+    assert impl.applies(part, workload)
+    impl.build(part, workload)()
   assert not any(impl.applies(p, impl.WORKLOADS[k]) for p in impl.PARTS
                  for k in ("seed_train", "scale_infer", "long_infer"))
 

@@ -38,56 +38,20 @@ def test_readme_opens_with_two_commands_and_ci_runs_the_second():
     assert "pip install -q -c constraints.txt " in command, command
 
 
-def _pinned(name):
-  """The version constraints.txt pins for distribution `name`."""
-  for line in read("constraints.txt").splitlines():
-    if (line and not line.startswith("#")
-        and version_matrix.normalized(line.split("==")[0]) == version_matrix.normalized(name)):
-      return line.split("==")[1]
-  raise KeyError(name)
-
-
-def _requirements():
-  """Every requirement setup.py states, extras included (its lists may name
-  a module-level constant and add lists: `ONNX + [...]`)."""
-  tree = ast.parse(read("setup.py"))
-  constants = {t.id: n.value for n in tree.body if isinstance(n, ast.Assign)
-               for t in n.targets if isinstance(t, ast.Name)}
-
-  def value(node):
-    if isinstance(node, ast.Name):
-      return value(constants[node.id])
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-      return value(node.left) + value(node.right)
-    return ast.literal_eval(node)
-
-  call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call)
-              and getattr(n.func, "attr", "") == "setup")
-  keywords = {k.arg: k.value for k in call.keywords}
-  found = value(keywords["install_requires"])
-  for extra in keywords["extras_require"].values:
-    found += value(extra)
-  return found
-
-
 def test_setup_states_ranges_and_constraints_pin_a_point_in_them():
   from packaging import requirements  # pylint: disable=g-import-not-at-top
   from packaging import version  # pylint: disable=g-import-not-at-top
-  pins = {}
-  for line in read("constraints.txt").splitlines():
-    if line and not line.startswith("#"):
-      name = version_matrix.normalized(line.split("==")[0])
-      pins[name] = version.Version(_pinned(name))
-  stated = [requirements.Requirement(r) for r in _requirements()]
+  pinned = {n: version.Version(v) for n, v in version_matrix.pins().items()}
+  stated = [requirements.Requirement(r) for r in version_matrix.stated_requirements()]
   assert {r.name for r in stated} >= {"tensorflow", "keras", "tf_keras"}
   for requirement in stated:
     specifiers = {s.operator for s in requirement.specifier}
     # A lower bound and an upper one: ranges, never a pin.
     assert specifiers == {">=", "<"}, requirement
     name = version_matrix.normalized(requirement.name)
-    assert name in pins, f"constraints.txt pins no {name}"
-    assert requirement.specifier.contains(pins[name]), (
-        f"constraints.txt's {name}=={pins[name]} is outside {requirement}")
+    assert name in pinned, f"constraints.txt pins no {name}"
+    assert requirement.specifier.contains(pinned[name]), (
+        f"constraints.txt's {name}=={pinned[name]} is outside {requirement}")
 
 
 def test_setup_installs_every_package():
@@ -336,7 +300,7 @@ def test_tensorflow_start_up_lines_need_the_filter():
     # the filter then has nothing to do. On the release CI pins, that
     # would mean a fix: fail, so the filter goes.
     release = importlib.metadata.version("tensorflow")
-    assert release != _pinned("tensorflow"), (
+    assert release != version_matrix.pins()["tensorflow"], (
         f"TensorFlow {release} no longer logs start-up lines past "
         "TF_CPP_MIN_LOG_LEVEL=3: gru_common/tensorflow_startup.py can go")
     pytest.skip(f"TensorFlow {release} logs no start-up lines at "

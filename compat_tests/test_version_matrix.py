@@ -219,10 +219,8 @@ def test_golden_bound_is_bitwise_only_under_the_goldens_release(monkeypatch):
 def test_the_goldens_release_is_the_one_ci_installs():
   # CI (constraints.txt) runs the release that wrote the goldens, so every
   # golden comparison there is bitwise.
-  with open(os.path.join(ROOT, "constraints.txt"), encoding="utf-8") as f:
-    pinned = next(l.split("==")[1] for l in f.read().splitlines()
-                  if l.startswith("tensorflow=="))
-  assert pinned.startswith(tolerances.GOLDEN_RELEASE + ".")
+  assert vm.pins()["tensorflow"].startswith(
+      tolerances.GOLDEN_RELEASE + ".")
 
 
 @pytest.mark.matrix_results
@@ -231,18 +229,17 @@ def test_setup_py_lower_bounds_are_the_lowest_versions_proven():
   # (or CI, constraints.txt) installed: proven, not guessed.
   from packaging import requirements  # pylint: disable=g-import-not-at-top
   from packaging import version  # pylint: disable=g-import-not-at-top
-  from compat_tests import test_repository  # pylint: disable=g-import-not-at-top
   results = [r for r in vm.load_results(RESULTS)
              if vm.verdict(r) == "supported"]
   assert results
-  for stated in test_repository._requirements():  # pylint: disable=protected-access
+  for stated in vm.stated_requirements():
     requirement = requirements.Requirement(stated)
     name = vm.normalized(requirement.name)
     if name not in vm.REPORTED:
       continue
     seen = [version.Version(r["versions"][name]) for r in results
             if name in r.get("versions", {})]
-    seen.append(version.Version(test_repository._pinned(name)))  # pylint: disable=protected-access
+    seen.append(version.Version(vm.pins()[name]))
     lower = next(s.version for s in requirement.specifier
                  if s.operator == ">=")
     assert version.Version(lower) == min(seen), (stated, sorted(seen))

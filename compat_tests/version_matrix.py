@@ -28,6 +28,7 @@ before changing setup.py's ranges:
   python -m compat_tests.version_matrix --render_only     # tables only
 """
 
+import ast
 import dataclasses
 import datetime
 import json
@@ -88,6 +89,44 @@ END = "<!-- version-matrix:{} end -->"
 def normalized(name):
   """A distribution name as pip compares them (PEP 503)."""
   return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _read(name):
+  with open(os.path.join(ROOT, name), encoding="utf-8") as f:
+    return f.read()
+
+
+def pins():
+  """{normalized distribution name: version} that constraints.txt pins."""
+  found = {}
+  for line in _read("constraints.txt").splitlines():
+    if line and not line.startswith("#"):
+      name, pinned = line.split("==")
+      found[normalized(name)] = pinned
+  return found
+
+
+def stated_requirements():
+  """Every requirement setup.py states, extras included (its lists may name
+  a module-level constant and add lists: `ONNX + [...]`)."""
+  tree = ast.parse(_read("setup.py"))
+  constants = {t.id: n.value for n in tree.body if isinstance(n, ast.Assign)
+               for t in n.targets if isinstance(t, ast.Name)}
+
+  def value(node):
+    if isinstance(node, ast.Name):
+      return value(constants[node.id])
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+      return value(node.left) + value(node.right)
+    return ast.literal_eval(node)
+
+  call = next(n for n in ast.walk(tree) if isinstance(n, ast.Call)
+              and getattr(n.func, "attr", "") == "setup")
+  keywords = {k.arg: k.value for k in call.keywords}
+  found = value(keywords["install_requires"])
+  for extra in keywords["extras_require"].values:
+    found += value(extra)
+  return found
 
 
 def junit_counts(path):
