@@ -17,11 +17,11 @@ venv of its own made from a copy of this clone's files:
    golden, the TF1 cells' included (their oracle runs with this row's
    tf_keras), regenerated and compared with the committed file.
 
-Writes one JSON file per row into --results_dir (a row already there is
-kept unless --rerun), then BUILD.md's "Supported versions" and "Private
-API" tables from all of them. Too slow for every push (about ten minutes a
-row on 2 cores, most of it the quick suite and the reports); run it
-before changing setup.py's ranges:
+Writes one JSON file per row into --results_dir (--norerun keeps a row
+whose file is there), then BUILD.md's "Supported versions" and "Private
+API" tables from all of them. Too slow for every push (minutes per row in
+that table, most of them the quick suite and the reports); run it before
+changing setup.py's ranges:
 
   python -m compat_tests.version_matrix                   # every row
   python -m compat_tests.version_matrix --rows=2.18,2.21  # some rows
