@@ -38,7 +38,7 @@ def test_junit_counts_and_outcomes(tmp_path):
   assert counts == {"passed": 2, "failed": 1, "errors": 1, "skipped": 1,
                     "failing": ["compat_tests/test_b.py::test_bad",
                                 "compat_tests/test_c.py::test_err"]}
-  outcomes = vm._outcomes(str(path))  # pylint: disable=protected-access
+  outcomes = dict(vm.case_outcomes(str(path)))
   assert outcomes["compat_tests/test_a.py::test_p[x-1]"] == "passed"
   assert outcomes["compat_tests/test_b.py::test_skip"] == "skipped"
   assert outcomes["compat_tests/test_c.py::test_err"] == "errors"

@@ -129,25 +129,27 @@ def stated_requirements():
   return found
 
 
+def case_outcomes(path):
+  """[(node id, passed|failed|errors|skipped)] per <testcase> of a pytest
+  JUnit XML file, in its order."""
+  found = []
+  for case in ET.parse(path).getroot().iter("testcase"):
+    tags = {child.tag for child in case}
+    found.append((node_id(case), "failed" if "failure" in tags else
+                  "errors" if "error" in tags else
+                  "skipped" if "skipped" in tags else "passed"))
+  return found
+
+
 def junit_counts(path):
   """Counts of a pytest JUnit XML file: passed, failed, errors, skipped,
   and the node ids that failed or errored ("file.py::test")."""
-  suite = ET.parse(path).getroot()
-  cases = suite.iter("testcase")
   counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0}
   failing = []
-  for case in cases:
-    outcome = "passed"
-    for child in case:
-      if child.tag == "failure":
-        outcome = "failed"
-      elif child.tag == "error":
-        outcome = "errors"
-      elif child.tag == "skipped" and outcome == "passed":
-        outcome = "skipped"
+  for case, outcome in case_outcomes(path):
     counts[outcome] += 1
     if outcome in ("failed", "errors"):
-      failing.append(node_id(case))
+      failing.append(case)
   counts["failing"] = sorted(failing)
   return counts
 
@@ -521,7 +523,7 @@ def run_row(row, workdir, snapshot, keep=False, install_only=False):
            f"--junitxml={junit}"] + [u.canary for u in private_api.USES], src)
     if os.path.exists(junit):
       counts = junit_counts(junit)
-      counts["outcomes"] = _outcomes(junit)
+      counts["outcomes"] = dict(case_outcomes(junit))
       result["canaries"] = counts
     result["equivalence"] = {}
     for model in REPORT_MODELS:
@@ -542,17 +544,6 @@ def run_row(row, workdir, snapshot, keep=False, install_only=False):
     result["seconds"] = round(time.time() - start)
     if not keep:
       shutil.rmtree(venv, ignore_errors=True)
-
-
-def _outcomes(path):
-  """{node id: passed|failed|errors|skipped} of a JUnit XML file."""
-  outcomes = {}
-  for case in ET.parse(path).getroot().iter("testcase"):
-    tags = {child.tag for child in case}
-    outcomes[node_id(case)] = ("failed" if "failure" in tags else
-                               "errors" if "error" in tags else
-                               "skipped" if "skipped" in tags else "passed")
-  return outcomes
 
 
 def load_results(folder):
