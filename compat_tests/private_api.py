@@ -71,6 +71,13 @@ USES = (
         "protos of these types; TensorFlow has no public alias for the "
         "control-flow ones",
         f"{_CANARIES}::test_tensorflow_protobuf_modules"),
+    Use("tensorflow tape stop",
+        "`tensorflow.python.eager.record.stop_recording`",
+        "`tf2/fast_gru.py` (`_undifferentiated`)",
+        "the fast mode's XLA-compiled loops run unseen by gradient tapes; "
+        "a persistent or nested tape would otherwise ask for variants of "
+        "them that return TensorLists, which XLA cannot hand back",
+        f"{_CANARIES}::test_tensorflow_tape_stop"),
     Use("fit under MultiWorkerMirroredStrategy",
         "Keras 3 `fit` refuses `MultiWorkerMirroredStrategy` (keras#20585)",
         "`tf2/distribute.py`, `gru_common/cluster.py` (the multi-worker "

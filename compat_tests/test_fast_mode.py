@@ -127,6 +127,41 @@ def test_drawn_shapes_and_lengths(variant, batch, time, features, units,
   assert_modes_agree(variant, "float64", x, h0, mask, go_backwards=backwards)
 
 
+def test_a_persistent_tape_gets_the_same_gradients():
+  """A persistent tape sees every op, the gradient's too; the fast mode's
+  compiled loops must stay out of its sight (tf2/fast_gru.py), and its
+  gradients are those of an ordinary tape, bitwise, as often as asked."""
+  x, h0 = _inputs("float32")
+  _, fast = _layers("loop", "float32", h0.shape[1], x.shape[2])
+  want = _run(fast, x, h0, None)
+  x, h0 = tf.constant(x), tf.constant(h0)
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch([x, h0])
+    y, h = fast(x, initial_state=h0)
+    loss = tf.reduce_sum(y * y) * 0.5 + tf.reduce_sum(h * 1.25)
+  sources = [x, h0] + fast.trainable_weights
+  for _ in range(2):
+    got = [y, h] + tape.gradient(loss, sources)
+    for w, g in zip(want, got, strict=True):
+      assert compare.bitwise_equal(np.asarray(g), np.asarray(w))
+
+
+def test_a_second_derivative_is_refused_by_name():
+  """The fast mode's gradient is not differentiable. A nested tape asks
+  for its gradient as soon as it is computed, which raises then, naming
+  the exact mode, rather than reading the gradient as a constant."""
+  x, h0 = (tf.constant(a) for a in _inputs("float64"))
+  _, fast = _layers("scan", "float64", h0.shape[1], x.shape[2])
+  with tf.GradientTape() as outer:
+    outer.watch(x)
+    with tf.GradientTape() as inner:
+      inner.watch(x)
+      y, _ = fast(x, initial_state=h0)
+      loss = tf.reduce_sum(y * y)
+    with pytest.raises(NotImplementedError, match='mode="exact"'):
+      inner.gradient(loss, x)
+
+
 def test_the_mode_is_saved_and_checked(tmp_path):
   layer = tf2.LoopGRU(3, mode="fast", return_sequences=True)
   model = keras.Sequential([keras.Input((4, 2)), layer])

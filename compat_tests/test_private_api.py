@@ -13,11 +13,13 @@ import sys
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from compat_tests import private_api
 from gru_common import keras_precision
 from migration import onnx_program
 from migration import optimizer_state
+from tf2 import fast_gru
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _BY_NAME = {u.name: u for u in private_api.USES}
@@ -160,3 +162,22 @@ def test_tensorflow_protobuf_modules():
   graph.collection_def["while_context"].bytes_list.value.append(b"")
   assert list(graph.collection_def) == ["while_context"], _moved(
       name, "MetaGraphDef.collection_def")
+
+
+def test_tensorflow_tape_stop():
+  name = "tensorflow tape stop"
+  module = fast_gru._TAPE_MODULE  # pylint: disable=protected-access
+  attribute = fast_gru._STOP_RECORDING  # pylint: disable=protected-access
+  try:
+    stop_recording = getattr(importlib.import_module(module), attribute)
+  except (ImportError, AttributeError) as e:
+    pytest.fail(_moved(name, f"{module}.{attribute} is gone ({e})"))
+  x = tf.constant(2.0)
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch(x)
+    with stop_recording():
+      unseen = x * x
+    seen = x * x
+  assert tape.gradient(unseen, x) is None, _moved(name, "a tape still saw")
+  assert float(tape.gradient(seen, x)) == 4.0, _moved(
+      name, "the tape did not resume")

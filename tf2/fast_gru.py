@@ -1,20 +1,29 @@
 """The GRU layers' fast training path: the whole sequence as one function
-with its own gradient.
+with its own gradient, its two loops compiled by XLA.
 
-Backpropagation through `tf.while_loop` computes every step's weight
-gradients as small matmuls and sums them, yet only the state gradient is
-sequential. Here (as cuDNN and oneDNN do):
+Backpropagation through `tf.while_loop` differentiates every op of every
+step, keeping each intermediate and summing each step's gradients through
+the loop's accumulators, yet only the state gradient is sequential. Here:
 
     forward    X_g = [x 1] @ [W_g; b_g] per gate g, one matmul over all
-               steps (outside the loop, so autodiff makes its gradients,
-               the bias's included, one matmul each); per step
+               steps (outside this function, so autodiff makes the input
+               kernels' and biases' gradients one matmul each); per step
                z = sigmoid(X_z + h Uz), r = sigmoid(X_r + h Ur),
                c = tanh(X_c + (r h) Uc), h' mixed from h and c; the loop
                keeps what the backward pass reads: h, z, r, c
-    backward   per step only the gate gradients and dh_{t-1} (one matmul
-               per gate, by U_g^T); after the loop
-               dU_z = H_prev^T dZ, dU_r = H_prev^T dR, dU_c = (R H_prev)^T
-               dC, one matmul each over every step
+    backward   per step the gate gradients dG_g, dh_{t-1} (one matmul per
+               gate, by U_g^T) and the recurrent kernels' gradients
+               dU_z += h^T dZ, dU_r += h^T dR, dU_c += (r h)^T dC
+
+Both loops run as XLA computations (`tf.function(jit_compile=True)`): XLA
+fuses each step's elementwise work into a few kernels and runs a step's
+independent matmuls side by side, so the kernels' gradient matmuls, which
+nothing in the loop waits for, fill the time the sequential ones leave.
+`gru-benchmark` measured this faster than TensorFlow's executor running
+the same loops, and faster than one matmul per kernel over every step
+after the loop (which leaves a core idle during the loop). XLA compiles
+once per shape of the sequences, so a new sequence length costs one
+compilation.
 
 The two seeds differ in how the state mixes (`STATE_KEEPS`: the tutorial's
 h' = z h + (1 - z) c; `CANDIDATE_TAKES`: the Data Blogger's
@@ -23,11 +32,20 @@ A mask keeps the state at masked steps. The layers' outputs are the states
 gated by the mask (`recurrent.GRULayer`), so this function only maps the
 projected inputs to the states.
 
-The sums run in another order than the legacy graph's, so this path is
-within `tolerances.FAST_PATH` of the exact one, not bitwise.
+The sums run in another order than the legacy graph's and XLA has its own
+tanh and sigmoid, so this path is within `tolerances.FAST_PATH` of the
+exact one, not bitwise.
 """
 
+import importlib
+
 import tensorflow as tf
+
+# TensorFlow's switch that stops every gradient tape on this thread (what
+# `tf.custom_gradient` uses in eager mode); not public API, so its place
+# is named once, here, for its canary (compat_tests/private_api.py).
+_TAPE_MODULE = "tensorflow.python.eager.record"
+_STOP_RECORDING = "stop_recording"
 
 STATE_KEEPS = "state_keeps"          # h' = z h + (1 - z) c  (tutorial)
 CANDIDATE_TAKES = "candidate_takes"  # h' = (1 - z) h + z c  (Data Blogger)
@@ -48,33 +66,57 @@ def states(projections, h0, recurrent, mask=None, mix=STATE_KEEPS):
   Returns:
     [time, batch, u]: the state after each step.
   """
-  reset = len(projections) == 3
-  keep_mask = mask is not None
+  loops = _Loops(reset=len(projections) == 3, masked=mask is not None,
+                 mix=mix)
   if mask is None:
     mask = tf.zeros([0, 0, 1], tf.bool)
+  gates = len(projections)
 
   @tf.custom_gradient
   def run(h0, *args):
-    gates, kernels = args[:len(projections)], args[len(projections):]
-    time = tf.shape(gates[0])[0]
-    dtype = h0.dtype
+    saved = _undifferentiated(loops.forward, h0, mask, *args)
 
-    def array():
-      return tf.TensorArray(dtype, size=time, element_shape=h0.shape)
+    def grad(d_states):
+      return _no_second_derivative(loops.backward)(
+          d_states, h0, mask, *saved, *args[gates:])
 
-    reads = [array().unstack(g) for g in gates]
+    return saved[0], grad
+
+  return run(h0, *projections, *recurrent)
+
+
+class _Loops:
+  """The forward and backward loops of one GRU variant, each an XLA
+  computation. The variant (reset gate, mask, mixing) is fixed here, in
+  Python; the tensors are the functions' arguments, since an XLA
+  computation cannot capture TensorArrays from an enclosing graph."""
+
+  def __init__(self, reset, masked, mix):
+    self.reset, self.masked, self.mix = reset, masked, mix
+    compile_ = lambda f: tf.function(f, jit_compile=True, autograph=False)
+    self.forward = compile_(self._forward)
+    self.backward = compile_(self._backward)
+
+  def _forward(self, h0, mask, *args):
+    """(states, z, r, c), each [time, batch, u] (r empty without a reset
+    gate)."""
+    gates = 3 if self.reset else 2
+    projections, kernels = args[:gates], args[gates:]
+    time = tf.shape(projections[0])[0]
+    array = _arrays(h0, time)
+    reads = [array().unstack(g) for g in projections]
     u_z, u_c = kernels[0], kernels[-1]
 
     def step(t, h, hs, zs, rs, cs):
       z = tf.sigmoid(reads[0].read(t) + tf.matmul(h, u_z))
-      if reset:
+      if self.reset:
         r = tf.sigmoid(reads[1].read(t) + tf.matmul(h, kernels[1]))
         c = tf.tanh(reads[2].read(t) + tf.matmul(r * h, u_c))
         rs = rs.write(t, r)
       else:
         c = tf.tanh(reads[1].read(t) + tf.matmul(h, u_c))
-      new = _mix(mix, z, h, c)
-      if keep_mask:
+      new = _mix(self.mix, z, h, c)
+      if self.masked:
         new = tf.where(mask[t], new, h)
       return t + 1, new, hs.write(t, new), zs.write(t, z), rs, cs.write(t, c)
 
@@ -82,58 +124,108 @@ def states(projections, h0, recurrent, mask=None, mix=STATE_KEEPS):
         lambda t, *_: t < time, step,
         (tf.constant(0), h0, array(), array(), array(), array()),
         maximum_iterations=time)
-    result = hs.stack()
+    r_all = rs.stack() if self.reset else tf.zeros([0], h0.dtype)
+    return hs.stack(), zs.stack(), r_all, cs.stack()
 
-    def grad(d_states):
-      h_prev = tf.concat([h0[tf.newaxis], result[:-1]], 0)
-      h_arr = array().unstack(h_prev)
-      d_arr = array().unstack(d_states)
-      transposed = [tf.transpose(k) for k in kernels]
+  def _backward(self, d_states, h0, mask, result, z_all, r_all, c_all,
+                *kernels):
+    """(dh0, dG_g for each gate, dU_g for each gate)."""
+    time = tf.shape(result)[0]
+    dtype = h0.dtype
+    array = _arrays(h0, time)
+    h_prev = tf.concat([h0[tf.newaxis], result[:-1]], 0)
+    hs, zs, cs, ds = (array().unstack(a)
+                      for a in (h_prev, z_all, c_all, d_states))
+    rs = array().unstack(r_all) if self.reset else None
+    transposed = [tf.transpose(k) for k in kernels]
 
-      def back(s, dh, dzs, drs, dcs):
-        t = time - 1 - s
-        h, z, c = h_arr.read(t), zs.read(t), cs.read(t)
-        dh = dh + d_arr.read(t)
-        if keep_mask:
-          keep = tf.cast(mask[t], dtype)
-          d_new, dh_prev = dh * keep, dh * (1 - keep)
-        else:
-          d_new, dh_prev = dh, None
-        if mix == STATE_KEEPS:
-          dz, dc, direct = d_new * (h - c), d_new * (1 - z), d_new * z
-        else:
-          dz, dc, direct = d_new * (c - h), d_new * z, d_new * (1 - z)
-        dh_prev = direct if dh_prev is None else dh_prev + direct
-        dc_pre = dc * (1 - c * c)
-        dz_pre = dz * z * (1 - z)
-        d_rh = tf.matmul(dc_pre, transposed[-1])
-        dh_prev += tf.matmul(dz_pre, transposed[0])
-        if reset:
-          r = rs.read(t)
-          dr_pre = d_rh * h * r * (1 - r)
-          dh_prev += d_rh * r + tf.matmul(dr_pre, transposed[1])
-          drs = drs.write(t, dr_pre)
-        else:
-          dh_prev += d_rh
-        return s + 1, dh_prev, dzs.write(t, dz_pre), drs, dcs.write(t, dc_pre)
+    def back(s, dh, d_kernels, dzs, drs, dcs):
+      t = time - 1 - s
+      h, z, c = hs.read(t), zs.read(t), cs.read(t)
+      dh = dh + ds.read(t)
+      if self.masked:
+        keep = tf.cast(mask[t], dtype)
+        d_new, dh_prev = dh * keep, dh * (1 - keep)
+      else:
+        d_new, dh_prev = dh, None
+      if self.mix == STATE_KEEPS:
+        dz, dc, direct = d_new * (h - c), d_new * (1 - z), d_new * z
+      else:
+        dz, dc, direct = d_new * (c - h), d_new * z, d_new * (1 - z)
+      dh_prev = direct if dh_prev is None else dh_prev + direct
+      dc_pre = dc * (1 - c * c)
+      dz_pre = dz * z * (1 - z)
+      d_rh = tf.matmul(dc_pre, transposed[-1])
+      dh_prev += tf.matmul(dz_pre, transposed[0])
+      if self.reset:
+        r = rs.read(t)
+        dr_pre = d_rh * h * r * (1 - r)
+        dh_prev += d_rh * r + tf.matmul(dr_pre, transposed[1])
+        drs = drs.write(t, dr_pre)
+        pairs = ((h, dz_pre), (h, dr_pre), (r * h, dc_pre))
+      else:
+        dh_prev += d_rh
+        pairs = ((h, dz_pre), (h, dc_pre))
+      d_kernels = [k + tf.matmul(a, d, transpose_a=True)
+                   for k, (a, d) in zip(d_kernels, pairs)]
+      return (s + 1, dh_prev, d_kernels, dzs.write(t, dz_pre), drs,
+              dcs.write(t, dc_pre))
 
-      _, dh0, dzs, drs, dcs = tf.while_loop(
-          lambda s, *_: s < time, back,
-          (tf.constant(0), tf.zeros_like(h0), array(), array(), array()),
-          maximum_iterations=time)
-      d_gates = [dzs.stack()] + ([drs.stack()] if reset else []) + [
-          dcs.stack()]
-      flat = lambda a: tf.reshape(a, [-1, a.shape[-1]])
-      h_flat = flat(h_prev)
-      d_kernels = [tf.matmul(h_flat, flat(d), transpose_a=True)
-                   for d in d_gates[:-1]]
-      rh = flat(rs.stack() * h_prev) if reset else h_flat
-      d_kernels.append(tf.matmul(rh, flat(d_gates[-1]), transpose_a=True))
-      return (dh0, *d_gates, *d_kernels)
+    _, dh0, d_kernels, dzs, drs, dcs = tf.while_loop(
+        lambda s, *_: s < time, back,
+        (tf.constant(0), tf.zeros_like(h0),
+         [tf.zeros_like(k) for k in kernels], array(), array(), array()),
+        maximum_iterations=time)
+    d_gates = [dzs.stack()] + ([drs.stack()] if self.reset else []) + [
+        dcs.stack()]
+    return (dh0, *d_gates, *d_kernels)
 
-    return result, grad
 
-  return run(h0, *projections, *recurrent)
+def _undifferentiated(loop, *args):
+  """`loop(*args)`, unseen by any gradient tape.
+
+  A tape that sees a call of a compiled function asks TensorFlow for a
+  variant that also returns what the function's own gradient would need:
+  for a while loop, TensorLists, which cannot leave an XLA computation.
+  A persistent or nested tape sees every call, the gradient's too, and asks
+  for the gradient of everything a gradient reads. Neither loop needs
+  TensorFlow's gradient (`states` gives the forward loop its own;
+  `_no_second_derivative` refuses the backward loop's), so the call runs
+  with the tapes stopped (`private_api.py` lists this use) and its
+  results are cut off from them.
+  """
+  stop_recording = getattr(importlib.import_module(_TAPE_MODULE),
+                           _STOP_RECORDING)
+  with stop_recording():
+    results = loop(*args)
+  return [tf.stop_gradient(r) for r in results]
+
+
+def _no_second_derivative(backward):
+  """`backward`, refusing with a clear error to be differentiated.
+
+  The fast path's gradient is not itself differentiable, and a tape must
+  not read it as a constant. A nested tape asks for the gradient's gradient
+  as soon as the gradient is computed, so under one the fast path raises
+  then (use the exact mode for second derivatives); a persistent tape does
+  not ask, and works.
+  """
+
+  @tf.custom_gradient
+  def call(*args):
+    def refuse(*unused):
+      raise NotImplementedError(
+          "The GRU layers' fast mode (`mode=\"fast\"`) has no second "
+          "derivative (its gradient was taken under a nested GradientTape); "
+          "use `mode=\"exact\"` to differentiate a gradient.")
+    return _undifferentiated(backward, *args), refuse
+
+  return call
+
+
+def _arrays(h0, time):
+  """A maker of [time, *h0.shape] TensorArrays."""
+  return lambda: tf.TensorArray(h0.dtype, size=time, element_shape=h0.shape)
 
 
 def _mix(mix, z, h, c):

@@ -123,7 +123,9 @@ class ScanGRU(recurrent.GRULayer):
       zero_output_for_mask: as for `keras.layers.RNN`.
     mode: "exact" (default: the legacy operations step by step, bitwise
       with the legacy graph) or "fast" (one custom gradient over the
-      sequence, `tf2/fast_gru.py`; within `tolerances.FAST_PATH`).
+      sequence, its loops compiled by XLA, `tf2/fast_gru.py`; within
+      `tolerances.FAST_PATH`; each new sequence shape costs one XLA
+      compilation, and it has no second derivative).
     **kwargs: passed to `keras.layers.Layer` (name, dtype, ...).
 
   For the legacy graph's outputs, `ScanGRU(units, return_sequences=True,

@@ -33,21 +33,26 @@ Implementations of a workload's step:
 
 The profile parts (training workloads of the tutorial GRU only) split
 tf2_fast's step into the work it consists of, each timed alone in the same
-interleaved rounds:
+interleaved rounds, and each run as the fast path runs it (the loops under
+XLA, the matmuls over every step by TensorFlow):
 
-    part_sequential   the per-step matmuls only: forward h U_z, h U_r,
-                      (r h) U_c, backward dG_g U_g^T, as two loops of
-                      `time` steps with the same shapes and dependencies
+    part_sequential   the per-step matmuls the state waits for: forward
+                      h U_z, h U_r, (r h) U_c, backward dG_g U_g^T, as two
+                      loops of `time` steps with the same shapes and
+                      dependencies
+    part_kernel_grads the recurrent kernels' per-step gradient matmuls
+                      (h^T dZ, h^T dR, (r h)^T dC, accumulated), which the
+                      fast path runs beside the sequential ones
     part_large        the matmuls over every step at once: the input
-                      projection X [W_z W_r W_c] and the weight gradients
-                      X^T dG and H^T dG
+                      projection X [W_z W_r W_c] and its kernels' gradient
+                      X^T dG
     part_elementwise  both loops with the matmuls' results given: the gate
                       nonlinearities, the mixing and their derivatives, and
                       the loops' per-step reads and writes
 
 The remainder of tf2_fast's step (`run.profile`) is the rest: loss, Adam
 update, transposes and stacking, dispatch; negative where the parts
-overlapped on the two cores.
+overlapped on the two cores (the kernels' gradients are meant to).
 
 A training step is forward, loss, gradients and an Adam update (TF1's
 AdamOptimizer, TF1Adam, keras Adam); the floor's has no update and no head.
@@ -74,7 +79,8 @@ from tf2 import addition_job as tf2_addition
 
 _v1 = tf.compat.v1
 
-PARTS = ("part_sequential", "part_large", "part_elementwise")
+PARTS = ("part_sequential", "part_kernel_grads", "part_large",
+         "part_elementwise")
 IMPLEMENTATIONS = ("legacy", "tf2", "tf2_xla", "tf2_fast", "tf2_exact",
                    "keras",
                    "keras_xla", "fused_experiment", "floor") + PARTS
@@ -166,6 +172,7 @@ def build(name, workload):
           "keras": _keras, "keras_xla": _keras,
           "fused_experiment": _fused_experiment,
           "floor": _floor, "part_sequential": _part_sequential,
+          "part_kernel_grads": _part_kernel_grads,
           "part_large": _part_large,
           "part_elementwise": _part_elementwise}[name](name, workload)
 
@@ -370,8 +377,7 @@ def _part_tensors(workload):
 
   return {"x": const(b * t, d), "w": const(d, 3 * u),
           "u": [const(u, u) for _ in range(3)], "h0": const(b, u),
-          "steps": const(t, b, 3 * u), "d_gates": const(b * t, 3 * u),
-          "states": const(b * t, u)}
+          "steps": const(t, b, 3 * u), "d_gates": const(b * t, 3 * u)}
 
 
 def _step_arrays(values, dtype):
@@ -384,7 +390,7 @@ def _part_sequential(name, workload):
   t, u = workload.time, workload.units
   u_z, u_r, u_c = c["u"]
 
-  @tf.function
+  @tf.function(jit_compile=True)
   def step():
     def forward(i, h):
       z = tf.matmul(h, u_z)
@@ -405,6 +411,31 @@ def _part_sequential(name, workload):
   return lambda: _sync(step())
 
 
+def _part_kernel_grads(name, workload):
+  del name
+  c = _part_tensors(workload)
+  t, u = workload.time, workload.units
+  states, d_gates = c["steps"][:, :, :u], c["steps"]
+
+  @tf.function(jit_compile=True)
+  def step():
+    hs, ds = _step_arrays(states, workload.dtype), _step_arrays(
+        d_gates, workload.dtype)
+
+    def accumulate(i, d_u):
+      h, d = hs.read(i), ds.read(i)
+      return i + 1, [k + tf.matmul(h, d[:, g * u:(g + 1) * u],
+                                   transpose_a=True)
+                     for g, k in enumerate(d_u)]
+
+    _, d_u = tf.while_loop(lambda i, _: i < t, accumulate,
+                           (0, [tf.zeros_like(k) for k in c["u"]]),
+                           maximum_iterations=t)
+    return d_u
+
+  return lambda: _sync(step())
+
+
 def _part_large(name, workload):
   del name
   c = _part_tensors(workload)
@@ -413,8 +444,7 @@ def _part_large(name, workload):
   def step():
     projected = tf.matmul(c["x"], c["w"])
     d_w = tf.matmul(c["x"], c["d_gates"], transpose_a=True)
-    d_u = tf.matmul(c["states"], c["d_gates"], transpose_a=True)
-    return projected, d_w, d_u
+    return projected, d_w
 
   return lambda: _sync(step())
 
@@ -425,7 +455,7 @@ def _part_elementwise(name, workload):
   t, u, dtype = workload.time, workload.units, workload.dtype
   given = c["steps"]   # what the matmuls would have produced, per step
 
-  @tf.function
+  @tf.function(jit_compile=True)
   def step():
     pre = _step_arrays(given, dtype)
 
