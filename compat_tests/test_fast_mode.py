@@ -127,6 +127,25 @@ def test_drawn_shapes_and_lengths(variant, batch, time, features, units,
   assert_modes_agree(variant, "float64", x, h0, mask, go_backwards=backwards)
 
 
+def test_a_stateful_layer_carries_its_state_across_calls():
+  """stateful=True: two calls on the halves of a sequence end where one
+  call on the whole does (the state crosses the call), within the bound
+  (XLA compiles each length on its own)."""
+  x, _ = _inputs("float64", batch=2, time=6)
+  _, fast = _layers("loop", "float64", 5, x.shape[2])
+  whole = np.asarray(fast(x)[0])
+  stateful = tf2.LoopGRU(5, return_sequences=True, return_state=True,
+                         stateful=True, dtype="float64")
+  stateful.build((2, None, x.shape[2]))
+  for mine, theirs in zip(stateful.weights, fast.weights):
+    mine.assign(theirs)
+  halves = np.concatenate([np.asarray(stateful(x[:, :3])[0]),
+                           np.asarray(stateful(x[:, 3:])[0])], axis=1)
+  assert stateful.mode == "fast"
+  bound = tolerances.FAST_PATH.for_dtype("float64")
+  assert compare.compare(halves, whole).within(bound)
+
+
 def test_a_persistent_tape_gets_the_same_gradients():
   """A persistent tape sees every op, the gradient's too; the fast mode's
   compiled loops must stay out of its sight (tf2/fast_gru.py), and its
@@ -171,6 +190,10 @@ def test_the_mode_is_saved_and_checked(tmp_path):
   assert loaded.layers[-1].mode == "fast"
   x = np.random.default_rng(0).uniform(-1, 1, (2, 4, 2)).astype("float32")
   assert compare.bitwise_equal(np.asarray(loaded(x)), np.asarray(model(x)))
-  assert tf2.LoopGRU(3).mode == "exact"
+  assert tf2.LoopGRU(3).mode == tf2.ScanGRU(3).mode == "fast"
+  # A file written before the layers had modes holds an exact layer.
+  config = tf2.LoopGRU(3).get_config()
+  del config["mode"]
+  assert tf2.LoopGRU.from_config(config).mode == "exact"
   with pytest.raises(ValueError, match="`mode` must be one of"):
     tf2.ScanGRU(3, mode="quick")

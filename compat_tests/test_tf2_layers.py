@@ -1,4 +1,8 @@
-"""The TF2 layers as Keras layers: shapes, weights, config, saving, masking."""
+"""The TF2 layers as Keras layers: shapes, weights, config, saving, masking.
+
+Their exact mode, checked bit for bit against Keras's own RNN running the
+same cells; the default fast mode's Keras options are in
+`test_fast_mode.py`."""
 
 import os
 
@@ -12,9 +16,10 @@ from gru_common import tolerances
 import tf2
 
 LAYERS = {
-    "scan": lambda **kw: tf2.ScanGRU(4, **kw),
-    "loop": lambda **kw: tf2.LoopGRU(4, **kw),
-    "loop_no_reset": lambda **kw: tf2.LoopGRU(4, reset_gate=False, **kw),
+    "scan": lambda **kw: tf2.ScanGRU(4, mode="exact", **kw),
+    "loop": lambda **kw: tf2.LoopGRU(4, mode="exact", **kw),
+    "loop_no_reset": lambda **kw: tf2.LoopGRU(4, reset_gate=False,
+                                              mode="exact", **kw),
 }
 
 

@@ -180,10 +180,11 @@ def legacy_run(case, weights=None, with_grads=True):
 def tf2_layer(case):
   """This project's layer for `case`, holding `case.weights()`."""
   if case.family == seeds.SCAN:
-    layer = tf2.ScanGRU(case.units, return_sequences=True, dtype=case.dtype)
+    layer = tf2.ScanGRU(case.units, return_sequences=True, dtype=case.dtype,
+                        mode="exact")
   else:
     layer = tf2.LoopGRU(case.units, reset_gate=case.reset_gate,
-                        return_sequences=True, dtype=case.dtype)
+                        return_sequences=True, dtype=case.dtype, mode="exact")
     if case.bidirectional:
       layer = tf2.LegacyBidirectional(layer)
   layer.build((None, None, case.input_dim))
@@ -283,7 +284,7 @@ def keras_bidirectional_outputs(case):
   case's lengths if any: (outputs, valid-step mask or None)."""
   layer = keras.layers.Bidirectional(tf2.LoopGRU(
       case.units, reset_gate=case.reset_gate, return_sequences=True,
-      dtype=case.dtype), dtype=case.dtype)
+      dtype=case.dtype, mode="exact"), dtype=case.dtype)
   layer.build((None, None, case.input_dim))
   for weight, value in zip(layer.weights, case.weights(), strict=True):
     weight.assign(value)

@@ -108,8 +108,11 @@ class Result(job_configs.ClassifierResult):
 def build_model(config, time_steps, features, num_classes):
   """The classifier, compiled with cross-entropy, TF1Adam and accuracy."""
   inputs = keras.Input((time_steps, features), name="inputs")
+  # The exact mode: the job's runs are compared bit for bit across
+  # strategies, restarts and the legacy job's batches.
   gru = loop_gru.LoopGRU(config.hidden_dim, reset_gate=config.reset_gate,
-                         return_sequences=True, name=names.GRU_LAYER)
+                         return_sequences=True, name=names.GRU_LAYER,
+                         mode="exact")
   if config.model == "bigru":
     gru = keras.layers.Bidirectional(gru, name=names.BIGRU_LAYER)
   outputs = keras.layers.GlobalAveragePooling1D(name=names.POOLING_LAYER)(

@@ -6,27 +6,28 @@ time step, padding included. The TF2 layers, given a mask, do what Keras
 users expect instead: the state is carried through padded steps and padded
 outputs repeat the last valid output (zeros inside `Bidirectional`).
 
-On valid positions the two agree bitwise; on padded positions they differ.
-To get the legacy result everywhere, valid and padded positions alike, run
-the TF2 layers *without* a mask and reverse as the legacy graph does:
+On valid positions the exact mode (`mode="exact"`, written E below) agrees
+bitwise; on padded positions the two differ. To get the legacy result
+everywhere, valid and padded positions alike, run the TF2 layers *without*
+a mask and reverse as the legacy graph does (E = return_sequences=True,
+mode="exact"):
 
     legacy                                  TF2, exact at every position
-    GRU(x, d, u).output()                   LoopGRU(u, return_sequences=True)(x)
+    GRU(x, d, u).output()                   LoopGRU(u, E)(x)
     GRU(x, d, u, lengths).output()          the same (lengths are ignored)
-    GRU(x, d, u, lengths, revers=True)      LoopGRU(u, return_sequences=True)(
-                                                ReverseSequence()(
-                                                    x, sequence_lengths=lengths))
+    GRU(x, d, u, lengths, revers=True)      LoopGRU(u, E)(ReverseSequence()(
+                                                x, sequence_lengths=lengths))
     BiGRU(x, d, u, lengths).output()        LegacyBidirectional(LoopGRU(u,
-                                                return_sequences=True))(
-                                                x, sequence_lengths=lengths)
+                                                E))(x, sequence_lengths=lengths)
 
 and with Keras masking, exact at valid positions only:
 
-    BiGRU(x, d, u, lengths)   Bidirectional(LoopGRU(u, return_sequences=True))(
+    BiGRU(x, d, u, lengths)   Bidirectional(LoopGRU(u, E))(
                                   x, mask=tf.sequence_mask(lengths, T))
 
 Without lengths, `keras.layers.Bidirectional` and `LegacyBidirectional` are
-both bitwise equal to the legacy BiGRU.
+both bitwise equal to the legacy BiGRU. In the default fast mode each of
+these agrees within `tolerances.FAST_PATH` where the exact mode is bitwise.
 """
 
 import keras

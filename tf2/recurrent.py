@@ -2,18 +2,27 @@
 
 `GRULayer` is a `keras.layers.RNN` whose loop is this project's own: the
 Keras RNN API (return_sequences, return_state, go_backwards, initial_state,
-stateful, masks, `keras.layers.Bidirectional`) around the cell's `step`,
-which performs the legacy graph's operations in the legacy graph's order,
-one time step at a time, with the same matmul shapes. Its outputs and
-gradients are bitwise identical to the legacy graph's. Called eagerly, the
-loop still runs as a traced function (see `tf2/_tracing.py`). Under
-`tf.function(jit_compile=True)` XLA compiles it, which changes rounding
-within `gru_common/tolerances.XLA`.
+stateful, masks, `keras.layers.Bidirectional`) around one of two loops,
+chosen by `mode`:
 
-There is deliberately no "fused" variant (all time steps' inputs projected
-in one matmul before the loop, the gates' matmuls concatenated): on CPU it
-measured slower to train, its column slices and their gradients costing
-more than the matmul launches it saves (`gru-benchmark`'s
+  "fast" (the default)  the whole sequence as one function with its own
+                        gradient, its loops compiled by XLA
+                        (`tf2/fast_gru.py`), within
+                        `gru_common/tolerances.FAST_PATH` of the exact mode;
+  "exact"               the cell's `step`, which performs the legacy graph's
+                        operations in the legacy graph's order, one time
+                        step at a time, with the same matmul shapes: outputs
+                        and gradients bitwise identical to the legacy
+                        graph's. Called eagerly, the loop still runs as a
+                        traced function (see `tf2/_tracing.py`). Under
+                        `tf.function(jit_compile=True)` XLA compiles it,
+                        which changes rounding within
+                        `gru_common/tolerances.XLA`.
+
+The exact mode deliberately has no "fused" variant (all time steps' inputs
+projected in one matmul before the loop, the gates' matmuls concatenated):
+on CPU it measured slower to train, its column slices and their gradients
+costing more than the matmul launches it saves (`gru-benchmark`'s
 `fused_experiment` row keeps the measurement reproducible).
 
 Masking follows Keras exactly: at a masked step the state is carried over
@@ -33,10 +42,14 @@ from tf2 import _tracing
 
 # The layers' modes: the legacy graph's operations step by step, bitwise
 # (`_loop`), or the sequence-level path (`tf2/fast_gru.py`), within
-# `tolerances.FAST_PATH`.
+# `tolerances.FAST_PATH`. The default is the fast one, measured the faster
+# to train on every training workload of `gru-benchmark`; what claims to be
+# bitwise with a legacy graph (the converter's models, the equivalence
+# proof, the jobs' exact paths) asks for the exact one by name.
 EXACT = "exact"
 FAST = "fast"
 MODES = (EXACT, FAST)
+DEFAULT_MODE = FAST
 
 
 def _as_bool_mask(mask):
@@ -55,7 +68,7 @@ class GRULayer(keras.layers.RNN):
 
   def __init__(self, cell, return_sequences=False, return_state=False,
                go_backwards=False, stateful=False, zero_output_for_mask=False,
-               mode=EXACT, **kwargs):
+               mode=DEFAULT_MODE, **kwargs):
     if mode not in MODES:
       raise ValueError(f"`mode` must be one of {MODES}, got {mode!r}.")
     self.mode = mode
@@ -239,4 +252,5 @@ class GRULayer(keras.layers.RNN):
 
   @classmethod
   def from_config(cls, config, custom_objects=None):
-    return cls(**config)
+    # A file written before the layers had modes holds an exact layer.
+    return cls(**{"mode": EXACT, **config})

@@ -121,19 +121,21 @@ class ScanGRU(recurrent.GRULayer):
       `ScanGRUCell` (default TruncatedNormal(0, 0.01), the legacy one).
     return_sequences, return_state, go_backwards, stateful,
       zero_output_for_mask: as for `keras.layers.RNN`.
-    mode: "exact" (default: the legacy operations step by step, bitwise
-      with the legacy graph) or "fast" (one custom gradient over the
-      sequence, its loops compiled by XLA, `tf2/fast_gru.py`; within
-      `tolerances.FAST_PATH`; each new sequence shape costs one XLA
-      compilation, and it has no second derivative).
+    mode: "fast" (default: one custom gradient over the sequence, its
+      loops compiled by XLA, `tf2/fast_gru.py`; within
+      `tolerances.FAST_PATH` of the exact mode; each new sequence shape
+      costs one XLA compilation, and it has no second derivative) or
+      "exact" (the legacy operations step by step, bitwise with the
+      legacy graph).
     **kwargs: passed to `keras.layers.Layer` (name, dtype, ...).
 
-  For the legacy graph's outputs, `ScanGRU(units, return_sequences=True,
-  dtype="float64")` is `gru.h_t`.
+  For the legacy graph's outputs, bit for bit, `ScanGRU(units,
+  return_sequences=True, dtype="float64", mode="exact")` is `gru.h_t`.
 
   Called eagerly, the time loop still runs as a traced `tf.function`, also
   under `tf.config.run_functions_eagerly(True)` (see `tf2/_tracing.py`):
-  that is what keeps eager gradients bitwise equal to the legacy graph's.
+  that is what keeps the exact mode's eager gradients bitwise equal to the
+  legacy graph's.
 
   Example:
 
@@ -149,7 +151,7 @@ class ScanGRU(recurrent.GRULayer):
                recurrent_initializer=None, bias_initializer=None,
                return_sequences=False, return_state=False, go_backwards=False,
                stateful=False, zero_output_for_mask=False,
-               mode=recurrent.EXACT, **kwargs):
+               mode=recurrent.DEFAULT_MODE, **kwargs):
     cell = ScanGRUCell(units, kernel_initializer=kernel_initializer,
                        recurrent_initializer=recurrent_initializer,
                        bias_initializer=bias_initializer,

@@ -258,7 +258,8 @@ class DataBloggerGRU(_SeedGRU):
   def tf2_layer(self, component):
     import tf2  # pylint: disable=g-import-not-at-top
     return tf2.ScanGRU(component.units[0], return_sequences=True,
-                       dtype=component.dtype, name=names.GRU_LAYER)
+                       dtype=component.dtype, name=names.GRU_LAYER,
+                       mode="exact")
 
   def legacy(self, component, x):
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -339,7 +340,8 @@ class TutorialGRU(_SeedGRU):
     import tf2  # pylint: disable=g-import-not-at-top
     return tf2.LoopGRU(component.units[0], return_sequences=True,
                        dtype=component.dtype, name=names.GRU_LAYER,
-                       reset_gate=component.settings.reset_gate)
+                       reset_gate=component.settings.reset_gate,
+                       mode="exact")
 
   def legacy(self, component, x):
     import tensorflow as tf  # pylint: disable=g-import-not-at-top
