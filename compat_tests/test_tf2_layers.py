@@ -313,6 +313,7 @@ class TestSerialization:
       assert a.name == b.name
       assert_bitwise(a, b)
 
+  @pytest.mark.slow  # XLA compiles the fast mode's loops for the export
   def test_saved_model_export_serves_the_same_outputs(self, tmp_path):
     model = self.make_model()
     path = str(tmp_path / "saved")
