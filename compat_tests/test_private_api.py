@@ -31,6 +31,14 @@ def _moved(name, what):
           f"{use.used_in}: {what}")
 
 
+def _attribute(name, module, attribute):
+  """`module.attribute`, or the canary's failure naming the use."""
+  try:
+    return getattr(importlib.import_module(module), attribute)
+  except (ImportError, AttributeError) as e:
+    pytest.fail(_moved(name, f"{module}.{attribute} is gone ({e})"))
+
+
 def test_every_use_has_its_canary():
   here = {n for n in globals() if n.startswith("test_")}
   for use in private_api.USES:
@@ -45,12 +53,9 @@ def test_every_use_has_its_canary():
 def test_keras_float64_promotion_table():
   name = "keras float64 promotion table"
   # The module and table names `enable_float64` edits, from its own module.
-  module = keras_precision._PROMOTION_MODULE  # pylint: disable=protected-access
-  table_name = keras_precision._PROMOTION_TABLE  # pylint: disable=protected-access
-  try:
-    table = getattr(importlib.import_module(module), table_name)
-  except (ImportError, AttributeError) as e:
-    pytest.fail(_moved(name, f"{module}.{table_name} is gone ({e})"))
+  table = _attribute(
+      name, keras_precision._PROMOTION_MODULE,  # pylint: disable=protected-access
+      keras_precision._PROMOTION_TABLE)  # pylint: disable=protected-access
   # Keras keeps float64 on TensorFlow and maps it to float32 on the other
   # backends; `enable_float64` sets the entry to float64 everywhere.
   allowed = ({"float64"} if keras.backend.backend() == "tensorflow" else
@@ -166,12 +171,9 @@ def test_tensorflow_protobuf_modules():
 
 def test_tensorflow_tape_stop():
   name = "tensorflow tape stop"
-  module = fast_gru._TAPE_MODULE  # pylint: disable=protected-access
-  attribute = fast_gru._STOP_RECORDING  # pylint: disable=protected-access
-  try:
-    stop_recording = getattr(importlib.import_module(module), attribute)
-  except (ImportError, AttributeError) as e:
-    pytest.fail(_moved(name, f"{module}.{attribute} is gone ({e})"))
+  stop_recording = _attribute(
+      name, fast_gru._TAPE_MODULE,  # pylint: disable=protected-access
+      fast_gru._STOP_RECORDING)  # pylint: disable=protected-access
   x = tf.constant(2.0)
   with tf.GradientTape(persistent=True) as tape:
     tape.watch(x)

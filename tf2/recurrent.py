@@ -9,6 +9,9 @@ chosen by `mode`:
                         gradient, its loops compiled by XLA
                         (`tf2/fast_gru.py`), within
                         `gru_common/tolerances.FAST_PATH` of the exact mode;
+                        each new shape of the sequences costs one XLA
+                        compilation, and it has no second derivative (under
+                        a nested tape it raises, naming the exact mode);
   "exact"               the cell's `step`, which performs the legacy graph's
                         operations in the legacy graph's order, one time
                         step at a time, with the same matmul shapes: outputs

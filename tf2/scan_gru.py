@@ -121,12 +121,9 @@ class ScanGRU(recurrent.GRULayer):
       `ScanGRUCell` (default TruncatedNormal(0, 0.01), the legacy one).
     return_sequences, return_state, go_backwards, stateful,
       zero_output_for_mask: as for `keras.layers.RNN`.
-    mode: "fast" (default: one custom gradient over the sequence, its
-      loops compiled by XLA, `tf2/fast_gru.py`; within
-      `tolerances.FAST_PATH` of the exact mode; each new sequence shape
-      costs one XLA compilation, and it has no second derivative) or
-      "exact" (the legacy operations step by step, bitwise with the
-      legacy graph).
+    mode: "fast" (the default, within `tolerances.FAST_PATH`) or "exact"
+      (bitwise with the legacy graph); `tf2/recurrent.py` says what each
+      costs.
     **kwargs: passed to `keras.layers.Layer` (name, dtype, ...).
 
   For the legacy graph's outputs, bit for bit, `ScanGRU(units,
