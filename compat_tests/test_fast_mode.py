@@ -16,6 +16,7 @@ import tensorflow as tf
 import tf2
 from gru_common import compare
 from gru_common import tolerances
+from tf2 import fast_gru
 
 VARIANTS = {"scan": (tf2.ScanGRU, {}), "loop": (tf2.LoopGRU, {}),
             "loop_no_reset": (tf2.LoopGRU, {"reset_gate": False})}
@@ -89,6 +90,18 @@ def test_fast_mode_is_within_the_bound_of_the_exact_one(variant, dtype,
   mask = (None if options.pop("unmasked", False) else
           np.arange(6)[None] < np.array([6, 3, 0])[:, None])
   assert_modes_agree(variant, dtype, x, h0, mask, **options)
+
+
+@pytest.mark.parametrize("variant, dtype", [("loop", "float64"),
+                                            ("loop_no_reset", "float32")])
+def test_kernel_gradients_after_the_loop_are_within_the_bound(
+    variant, dtype, monkeypatch):
+  """With one thread the recurrent kernels' gradients are one matmul each
+  after the backward loop (tf2/fast_gru.py), not summed in it."""
+  monkeypatch.setattr(fast_gru, "_second_thread", lambda: False)
+  x, h0 = _inputs(dtype)
+  mask = np.arange(6)[None] < np.array([6, 3, 0])[:, None]
+  assert_modes_agree(variant, dtype, x, h0, mask)
 
 
 @pytest.mark.slow
