@@ -2,8 +2,12 @@
 against their exact mode: outputs, final states and the gradients of every
 weight, the inputs and the initial state within `tolerances.FAST_PATH`,
 for both seed GRUs (the tutorial's with and without its reset gate), both
-dtypes, with masks, reversal and initial states; its custom gradient
-against a numeric one (float64); drawn shapes and lengths.
+dtypes, with masks, reversal and initial states, and with the kernels'
+gradients after the loop (one thread); its custom gradient against a
+numeric one (float64); drawn shapes and lengths; a stateful layer; a
+persistent tape (bitwise a plain tape's gradients) and a nested one (a
+second derivative, refused by name); the mode as the layers' default and
+in saved files.
 """
 
 import hypothesis
