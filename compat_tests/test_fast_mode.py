@@ -42,7 +42,7 @@ def _layers(variant, dtype, units, features, **options):
 
 def _run(layer, x, h0, mask):
   """Outputs, final state and the gradients of a loss reading both."""
-  x, h0 = tf.constant(x), tf.constant(h0)
+  x, h0 = tf.convert_to_tensor(x), tf.convert_to_tensor(h0)
   with tf.GradientTape() as tape:
     tape.watch([x, h0])
     kwargs = {"initial_state": h0}
@@ -144,6 +144,36 @@ def test_drawn_shapes_and_lengths(variant, batch, time, features, units,
   assert_modes_agree(variant, "float64", x, h0, mask, go_backwards=backwards)
 
 
+def test_lengths_unknown_when_traced_share_power_of_two_shapes(monkeypatch):
+  """A time axis unknown when traced is padded to the next power of two
+  before XLA sees it (one compilation per power, not per length); the
+  padded steps are never run, and every length stays within the bound."""
+  bucket = fast_gru._bucket  # pylint: disable=protected-access
+  sizes = [int(bucket(tf.constant(n)))
+           for n in (1, 2, 3, 4, 5, 8, 9, 100, 128, 129)]
+  assert sizes == [1, 2, 4, 4, 8, 8, 16, 128, 128, 256]
+  padded = []
+  monkeypatch.setattr(fast_gru, "_bucket",
+                      lambda time: padded.append(time) or bucket(time))
+  exact, fast = _layers("loop", "float64", 5, 4)
+  bound = tolerances.FAST_PATH.for_dtype("float64")
+  runs = {layer: tf.function(
+      lambda x, h0, mask, layer=layer: _run(layer, x, h0, mask),
+      input_signature=[tf.TensorSpec([3, None, 4], tf.float64),
+                       tf.TensorSpec([3, 5], tf.float64),
+                       tf.TensorSpec([3, None], tf.bool)])
+          for layer in (exact, fast)}
+  for time in (6, 3, 5):
+    x, h0 = _inputs("float64", time=time)
+    mask = np.arange(time)[None] < np.array([time, 2, 0])[:, None]
+    want, got = (runs[layer](x, h0, mask) for layer in (exact, fast))
+    assert got[0].shape == (3, time, 5)
+    for k, (w, g) in enumerate(zip(want, got, strict=True)):
+      result = compare.compare(np.asarray(g), np.asarray(w))
+      assert result.within(bound), (time, k, result.max_abs)
+  assert padded   # the fast layer was traced with an unknown time axis
+
+
 def test_a_stateful_layer_carries_its_state_across_calls():
   """stateful=True: two calls on the halves of a sequence end where one
   call on the whole does (the state crosses the call), within the bound
@@ -170,7 +200,7 @@ def test_a_persistent_tape_gets_the_same_gradients():
   x, h0 = _inputs("float32")
   _, fast = _layers("loop", "float32", h0.shape[1], x.shape[2])
   want = _run(fast, x, h0, None)
-  x, h0 = tf.constant(x), tf.constant(h0)
+  x, h0 = tf.convert_to_tensor(x), tf.convert_to_tensor(h0)
   with tf.GradientTape(persistent=True) as tape:
     tape.watch([x, h0])
     y, h = fast(x, initial_state=h0)

@@ -26,7 +26,8 @@ they cannot, and one matmul each after the loop is faster (measured: in
 the loop 3-6% faster at the scale shapes on two threads, after it 5%
 faster on the seed job on one; the same loops under TensorFlow's executor
 were 15-20% slower at scale). XLA compiles once per shape of the
-sequences, so a new sequence length costs one compilation.
+sequences; a time axis unknown when traced is padded to the next power of
+two (`_bucket`), so that many lengths share a few compilations.
 
 The two seeds differ in how the state mixes (`STATE_KEEPS`: the tutorial's
 h' = z h + (1 - z) c; `CANDIDATE_TAKES`: the Data Blogger's
@@ -70,23 +71,46 @@ def states(projections, h0, recurrent, mask=None, mix=STATE_KEEPS):
   Returns:
     [time, batch, u]: the state after each step.
   """
-  loops = _Loops(reset=len(projections) == 3, masked=mask is not None,
-                 mix=mix, kernel_grads_in_loop=_second_thread())
+  masked = mask is not None
   if mask is None:
     mask = tf.zeros([0, 0, 1], tf.bool)
   gates = len(projections)
+  time = tf.shape(projections[0])[0]
+  # XLA compiles once per shape. A time axis known when traced is one
+  # shape; an unknown one (sequences of many lengths) is padded to the next
+  # power of two, so that n lengths cost about log2(n) compilations. The
+  # loops run the real steps only; the padding is never read.
+  size = None if projections[0].shape[0] is not None else _bucket(time)
+  loops = _Loops(reset=gates == 3, masked=masked, mix=mix,
+                 kernel_grads_in_loop=_second_thread(),
+                 padded=size is not None)
+  steps = () if size is None else (time,)
+  pad = lambda a: a if size is None else tf.pad(
+      a, [[0, size - time]] + [[0, 0]] * (a.shape.rank - 1))
+  cut = lambda a: a if size is None else a[:time]
+  padded_mask = pad(mask) if masked else mask
 
   @tf.custom_gradient
   def run(h0, *args):
-    saved = _undifferentiated(loops.forward, h0, mask, *args)
+    padded = [pad(a) for a in args[:gates]]
+    saved = _undifferentiated(loops.forward, *steps, h0, padded_mask,
+                              *padded, *args[gates:])
 
     def grad(d_states):
-      return _no_second_derivative(loops.backward)(
-          d_states, h0, mask, *saved, *args[gates:])
+      dh0, *rest = _no_second_derivative(loops.backward)(
+          *steps, pad(d_states), h0, padded_mask, *saved, *args[gates:])
+      return (dh0, *(cut(d) for d in rest[:gates]), *rest[gates:])
 
-    return saved[0], grad
+    return cut(saved[0]), grad
 
   return run(h0, *projections, *recurrent)
+
+
+def _bucket(time):
+  """The smallest power of two >= `time` (an int32 scalar >= 1)."""
+  bits = tf.reduce_sum(tf.cast(
+      tf.bitwise.right_shift(time - 1, tf.range(31)) > 0, tf.int32))
+  return tf.bitwise.left_shift(1, bits)
 
 
 class _Loops:
@@ -95,20 +119,29 @@ class _Loops:
   Python; the tensors are the functions' arguments, since an XLA
   computation cannot capture TensorArrays from an enclosing graph."""
 
-  def __init__(self, reset, masked, mix, kernel_grads_in_loop):
+  def __init__(self, reset, masked, mix, kernel_grads_in_loop, padded):
     self.reset, self.masked, self.mix = reset, masked, mix
     self.kernel_grads_in_loop = kernel_grads_in_loop
+    self.padded = padded   # the steps to run come first: fewer than the size
     compile_ = lambda f: tf.function(f, jit_compile=True, autograph=False)
     self.forward = compile_(self._forward)
     self.backward = compile_(self._backward)
 
-  def _forward(self, h0, mask, *args):
-    """(states, z, r, c), each [time, batch, u] (r empty without a reset
+  def _steps(self, args):
+    """(the steps to run or None, the other arguments)."""
+    return (args[0], args[1:]) if self.padded else (None, args)
+
+  def _forward(self, *args):
+    """([time,] h0, mask, projections..., kernels...) -> (states, z, r, c),
+    each [size, batch, u] for projections of `size` steps, of which the
+    first `time` (without it, all) are run (r empty without a reset
     gate)."""
+    time, (h0, mask, *args) = self._steps(args)
     gates = 3 if self.reset else 2
     projections, kernels = args[:gates], args[gates:]
-    time = tf.shape(projections[0])[0]
-    array = _arrays(h0, time)
+    size = tf.shape(projections[0])[0]
+    time = size if time is None else time
+    array = _arrays(h0, size)
     reads = [array().unstack(g) for g in projections]
     u_z, u_c = kernels[0], kernels[-1]
 
@@ -128,16 +161,21 @@ class _Loops:
     _, _, hs, zs, rs, cs = tf.while_loop(
         lambda t, *_: t < time, step,
         (tf.constant(0), h0, array(), array(), array(), array()),
-        maximum_iterations=time)
+        maximum_iterations=size)
     r_all = rs.stack() if self.reset else tf.zeros([0], h0.dtype)
     return hs.stack(), zs.stack(), r_all, cs.stack()
 
-  def _backward(self, d_states, h0, mask, result, z_all, r_all, c_all,
-                *kernels):
-    """(dh0, dG_g for each gate, dU_g for each gate)."""
-    time = tf.shape(result)[0]
+  def _backward(self, *args):
+    """([time,] d_states, h0, mask, states, z, r, c, kernels...) ->
+    (dh0, dG_g for each gate, dU_g for each gate), over the first `time`
+    (without it, all) of the forward loop's `size` steps (the rest of dG_g
+    is zero)."""
+    time, (d_states, h0, mask, result, z_all, r_all, c_all, *kernels) = (
+        self._steps(args))
+    size = tf.shape(result)[0]
+    time = size if time is None else time
     dtype = h0.dtype
-    array = _arrays(h0, time)
+    array = _arrays(h0, size)
     h_prev = tf.concat([h0[tf.newaxis], result[:-1]], 0)
     hs, zs, cs, ds = (array().unstack(a)
                       for a in (h_prev, z_all, c_all, d_states))
@@ -181,7 +219,7 @@ class _Loops:
         lambda s, *_: s < time, back,
         (tf.constant(0), tf.zeros_like(h0),
          [tf.zeros_like(k) for k in kernels], array(), array(), array()),
-        maximum_iterations=time)
+        maximum_iterations=size)
     d_gates = [dzs.stack()] + ([drs.stack()] if self.reset else []) + [
         dcs.stack()]
     if not self.kernel_grads_in_loop:
@@ -242,9 +280,9 @@ def _no_second_derivative(backward):
   return call
 
 
-def _arrays(h0, time):
-  """A maker of [time, *h0.shape] TensorArrays."""
-  return lambda: tf.TensorArray(h0.dtype, size=time, element_shape=h0.shape)
+def _arrays(h0, size):
+  """A maker of [size, *h0.shape] TensorArrays."""
+  return lambda: tf.TensorArray(h0.dtype, size=size, element_shape=h0.shape)
 
 
 def _mix(mix, z, h, c):

@@ -10,8 +10,10 @@ chosen by `mode`:
                         (`tf2/fast_gru.py`), within
                         `gru_common/tolerances.FAST_PATH` of the exact mode;
                         each new shape of the sequences costs one XLA
-                        compilation, and it has no second derivative (under
-                        a nested tape it raises, naming the exact mode);
+                        compilation (a time axis unknown when traced is
+                        padded to a power of two, so many lengths share
+                        one), and it has no second derivative (under a
+                        nested tape it raises, naming the exact mode);
   "exact"               the cell's `step`, which performs the legacy graph's
                         operations in the legacy graph's order, one time
                         step at a time, with the same matmul shapes: outputs
