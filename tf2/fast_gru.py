@@ -22,12 +22,11 @@ fuses each step's elementwise work into a few kernels and runs a step's
 independent matmuls side by side. With a second thread, the kernels'
 gradient matmuls, which nothing in the loop waits for, go in the loop and
 fill the time the sequential ones leave; with one (the seed jobs run so),
-they cannot, and one matmul each after the loop is faster (measured: in
-the loop 3-6% faster at the scale shapes on two threads, after it 5%
-faster on the seed job on one; the same loops under TensorFlow's executor
-were 15-20% slower at scale). XLA compiles once per shape of the
-sequences; a time axis unknown when traced is padded to the next power of
-two (`_bucket`), so that many lengths share a few compilations.
+they cannot, and one matmul each after the loop is faster (both measured,
+as was the same pair of loops under TensorFlow's executor: slower). XLA
+compiles once per shape of the sequences; a time axis unknown when traced
+is padded to the next power of two (`_bucket`), so that many lengths
+share a few compilations.
 
 The two seeds differ in how the state mixes (`STATE_KEEPS`: the tutorial's
 h' = z h + (1 - z) c; `CANDIDATE_TAKES`: the Data Blogger's
