@@ -170,8 +170,8 @@ GRADIENT_XLA = Bound(
 # (final weights; losses alike):
 #                     500 epochs  1000     2000     5000
 #   fast path         3.3e-16     1.7e-15  2.2e-14  1.2e-4
-#   (since the loops run under XLA with per-step kernel gradients, 5000
-#   epochs measured 3.6e-6: `gru-verify-equivalence`, docs/proof.md)
+#   (since the fast path's loops run under XLA, 5000 epochs measured
+#   3.6e-6: `gru-verify-equivalence`, docs/proof.md)
 #   stock Keras Adam  4.6e-6      9.8e-6   1.9e-5   1.6e-4
 TRAINING_FAST = {
     500: Bound(None, 1e-12, "fast path (Dense head, XLA) vs "
