@@ -2,12 +2,11 @@
 against their exact mode: outputs, final states and the gradients of every
 weight, the inputs and the initial state within `tolerances.FAST_PATH`,
 for both seed GRUs (the tutorial's with and without its reset gate), both
-dtypes, with masks, reversal and initial states, and with the kernels'
-gradients after the loop (one thread); its custom gradient against a
-numeric one (float64); drawn shapes and lengths; a stateful layer; a
-persistent tape (bitwise a plain tape's gradients) and a nested one (a
-second derivative, refused by name); the mode as the layers' default and
-in saved files.
+dtypes, with masks, reversal and initial states; its custom gradient
+against a numeric one (float64); drawn shapes and lengths, and lengths
+unknown when traced; a stateful layer; a persistent tape (bitwise a plain
+tape's gradients) and a nested one (a second derivative, refused by
+name); the mode as the layers' default and in saved files.
 """
 
 import hypothesis
@@ -94,18 +93,6 @@ def test_fast_mode_is_within_the_bound_of_the_exact_one(variant, dtype,
   mask = (None if options.pop("unmasked", False) else
           np.arange(6)[None] < np.array([6, 3, 0])[:, None])
   assert_modes_agree(variant, dtype, x, h0, mask, **options)
-
-
-@pytest.mark.parametrize("variant, dtype", [("loop", "float64"),
-                                            ("loop_no_reset", "float32")])
-def test_kernel_gradients_after_the_loop_are_within_the_bound(
-    variant, dtype, monkeypatch):
-  """With one thread the recurrent kernels' gradients are one matmul each
-  after the backward loop (tf2/fast_gru.py), not summed in it."""
-  monkeypatch.setattr(fast_gru, "_second_thread", lambda: False)
-  x, h0 = _inputs(dtype)
-  mask = np.arange(6)[None] < np.array([6, 3, 0])[:, None]
-  assert_modes_agree(variant, dtype, x, h0, mask)
 
 
 @pytest.mark.slow
@@ -244,3 +231,16 @@ def test_the_mode_is_saved_and_checked(tmp_path):
   assert tf2.LoopGRU.from_config(config).mode == "exact"
   with pytest.raises(ValueError, match="`mode` must be one of"):
     tf2.ScanGRU(3, mode="quick")
+
+
+@pytest.mark.slow  # XLA compiles the loops for the export
+def test_a_saved_model_export_serves_the_fast_mode(tmp_path):
+  model = keras.Sequential([keras.Input((None, 2)),
+                            tf2.LoopGRU(3, return_sequences=True)])
+  path = str(tmp_path / "saved")
+  model.export(path, verbose=False)
+  served = tf.saved_model.load(path)
+  x = tf.constant(np.random.default_rng(0).uniform(-1, 1, (2, 4, 2)),
+                  tf.float32)
+  assert compare.bitwise_equal(np.asarray(served.serve(x)),
+                               np.asarray(model(x)))

@@ -1,8 +1,7 @@
 """The TF2 layers as Keras layers: shapes, weights, config, saving, masking.
 
 Their exact mode, checked bit for bit against Keras's own RNN running the
-same cells; the default fast mode's Keras options are in
-`test_fast_mode.py`."""
+same cells; the default fast mode's are in `test_fast_mode.py`."""
 
 import os
 
@@ -240,13 +239,14 @@ class TestMasking:
     x[1, 3:] = 0.0
     model = keras.Sequential([keras.Input((5, 2)),
                               keras.layers.Masking(0.0),
-                              tf2.LoopGRU(4, return_sequences=True)])
+                              tf2.LoopGRU(4, return_sequences=True,
+                                          mode="exact")])
     gru = randomize(model.layers[-1])
     assert_bitwise(model(x), gru(x, mask=np.any(x != 0, axis=-1)))
     tokens = np.array([[3, 1, 2, 0, 0], [1, 1, 1, 1, 2]])
     embedded = keras.Sequential([keras.Input((5,), dtype="int32"),
                                  keras.layers.Embedding(4, 2, mask_zero=True),
-                                 tf2.ScanGRU(3)])
+                                 tf2.ScanGRU(3, mode="exact")])
     emb, gru = embedded.layers
     assert_bitwise(embedded(tokens), gru(emb(tokens), mask=tokens != 0))
 
@@ -266,9 +266,9 @@ class TestBidirectional:
 
   def test_legacy_bidirectional_without_lengths_equals_keras_bidirectional(
       self):
-    keras_bi = keras.layers.Bidirectional(tf2.LoopGRU(4,
-                                                      return_sequences=True))
-    legacy_bi = tf2.LegacyBidirectional(tf2.LoopGRU(4, return_sequences=True))
+    keras_bi = keras.layers.Bidirectional(LAYERS["loop"](
+        return_sequences=True))
+    legacy_bi = tf2.LegacyBidirectional(LAYERS["loop"](return_sequences=True))
     x = inputs()
     keras_bi(x), legacy_bi(x)
     randomize(keras_bi)
@@ -290,11 +290,12 @@ class TestSerialization:
 
   def make_model(self):
     inputs_ = keras.Input((None, 2))
-    x = keras.layers.Bidirectional(tf2.LoopGRU(4, return_sequences=True))(
+    x = keras.layers.Bidirectional(LAYERS["loop"](return_sequences=True))(
         inputs_)
-    x = tf2.ScanGRU(3, return_sequences=True)(x)
+    x = tf2.ScanGRU(3, return_sequences=True, mode="exact")(x)
     x = tf2.LegacyBidirectional(tf2.LoopGRU(2, reset_gate=False,
-                                            return_sequences=True))(x)
+                                            return_sequences=True,
+                                            mode="exact"))(x)
     x = tf2.PerSequenceDense(1)(x)
     model = keras.Model(inputs_, x)
     randomize(model)
@@ -313,7 +314,6 @@ class TestSerialization:
       assert a.name == b.name
       assert_bitwise(a, b)
 
-  @pytest.mark.slow  # XLA compiles the fast mode's loops for the export
   def test_saved_model_export_serves_the_same_outputs(self, tmp_path):
     model = self.make_model()
     path = str(tmp_path / "saved")

@@ -12,21 +12,19 @@ the loop's accumulators, yet only the state gradient is sequential. Here:
                c = tanh(X_c + (r h) Uc), h' mixed from h and c; the loop
                keeps what the backward pass reads: h, z, r, c
     backward   per step the gate gradients dG_g and dh_{t-1} (one matmul
-               per gate, by U_g^T); the recurrent kernels' gradients
-               dU_z = sum h^T dZ, dU_r = sum h^T dR, dU_c = sum (r h)^T dC
-               either per step, beside the sequential matmuls, or after
-               the loop as one matmul each over every step
+               per gate, by U_g^T), and the recurrent kernels' gradients
+               dU_z += h^T dZ, dU_r += h^T dR, dU_c += (r h)^T dC beside
+               the sequential matmuls
 
 Both loops run as XLA computations (`tf.function(jit_compile=True)`): XLA
 fuses each step's elementwise work into a few kernels and runs a step's
-independent matmuls side by side. With a second thread, the kernels'
-gradient matmuls, which nothing in the loop waits for, go in the loop and
-fill the time the sequential ones leave; with one (the seed jobs run so),
-they cannot, and one matmul each after the loop is faster (both measured,
-as was the same pair of loops under TensorFlow's executor: slower). XLA
-compiles once per shape of the sequences; a time axis unknown when traced
-is padded to the next power of two (`_bucket`), so that many lengths
-share a few compilations.
+independent matmuls side by side, so the kernels' gradient matmuls, which
+nothing in the loop waits for, fill the time the sequential ones leave
+(measured faster than one matmul each after the loop, and than the same
+loops under TensorFlow's executor). The placement does not depend on the
+thread count, so neither do the results. XLA compiles once per shape of
+the sequences; a time axis unknown when traced is padded to the next power
+of two (`_bucket`), so that many lengths share a few compilations.
 
 The two seeds differ in how the state mixes (`STATE_KEEPS`: the tutorial's
 h' = z h + (1 - z) c; `CANDIDATE_TAKES`: the Data Blogger's
@@ -41,7 +39,6 @@ exact one, not bitwise.
 """
 
 import importlib
-import os
 
 import tensorflow as tf
 
@@ -81,7 +78,6 @@ def states(projections, h0, recurrent, mask=None, mix=STATE_KEEPS):
   # loops run the real steps only; the padding is never read.
   size = None if projections[0].shape[0] is not None else _bucket(time)
   loops = _Loops(reset=gates == 3, masked=masked, mix=mix,
-                 kernel_grads_in_loop=_second_thread(),
                  padded=size is not None)
   steps = () if size is None else (time,)
   pad = lambda a: a if size is None else tf.pad(
@@ -118,9 +114,8 @@ class _Loops:
   Python; the tensors are the functions' arguments, since an XLA
   computation cannot capture TensorArrays from an enclosing graph."""
 
-  def __init__(self, reset, masked, mix, kernel_grads_in_loop, padded):
+  def __init__(self, reset, masked, mix, padded):
     self.reset, self.masked, self.mix = reset, masked, mix
-    self.kernel_grads_in_loop = kernel_grads_in_loop
     self.padded = padded   # the steps to run come first: fewer than the size
     compile_ = lambda f: tf.function(f, jit_compile=True, autograph=False)
     self.forward = compile_(self._forward)
@@ -208,9 +203,8 @@ class _Loops:
       else:
         dh_prev += d_rh
         pairs = ((h, dz_pre), (h, dc_pre))
-      if self.kernel_grads_in_loop:
-        d_kernels = [k + tf.matmul(a, d, transpose_a=True)
-                     for k, (a, d) in zip(d_kernels, pairs)]
+      d_kernels = [k + tf.matmul(a, d, transpose_a=True)
+                   for k, (a, d) in zip(d_kernels, pairs)]
       return (s + 1, dh_prev, d_kernels, dzs.write(t, dz_pre), drs,
               dcs.write(t, dc_pre))
 
@@ -221,20 +215,7 @@ class _Loops:
         maximum_iterations=size)
     d_gates = [dzs.stack()] + ([drs.stack()] if self.reset else []) + [
         dcs.stack()]
-    if not self.kernel_grads_in_loop:
-      flat = lambda a: tf.reshape(a, [-1, a.shape[-1]])
-      inputs = [h_prev] * (len(d_gates) - 1) + [
-          r_all * h_prev if self.reset else h_prev]
-      d_kernels = [tf.matmul(flat(a), flat(d), transpose_a=True)
-                   for a, d in zip(inputs, d_gates)]
     return (dh0, *d_gates, *d_kernels)
-
-
-def _second_thread():
-  """Whether TensorFlow may run two ops at once here: more than one
-  intra-op thread (0 is TensorFlow's default, one per core)."""
-  threads = tf.config.threading.get_intra_op_parallelism_threads()
-  return (threads or os.cpu_count() or 1) > 1
 
 
 def _undifferentiated(loop, *args):
