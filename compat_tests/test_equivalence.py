@@ -249,7 +249,8 @@ class TestHarness:
     return created
 
   def test_no_variable_is_created_twice(self):
-    layer = tf2.ScanGRU(4, return_sequences=True, dtype="float64")
+    layer = tf2.ScanGRU(4, return_sequences=True, dtype="float64",
+                        mode="exact")
     x = np.zeros((2, 3, 2))
     first = self.count_variable_creations(lambda: layer(x))
     assert len(first) == 9
@@ -258,7 +259,8 @@ class TestHarness:
         tf.function(layer)(tf.constant(x)),
         tf.function(layer, jit_compile=True)(tf.constant(x))))
     assert again == []
-    bi = tf2.LegacyBidirectional(tf2.LoopGRU(3, return_sequences=True))
+    bi = tf2.LegacyBidirectional(tf2.LoopGRU(3, return_sequences=True,
+                                             mode="exact"))
     assert len(self.count_variable_creations(
         lambda: bi(np.zeros((2, 3, 2), np.float32)))) == 18
     assert self.count_variable_creations(
