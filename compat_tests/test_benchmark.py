@@ -92,29 +92,60 @@ def test_small_run_writes_json_and_plot(tmp_path):
 def test_profile_splits_the_fast_step_into_its_parts():
   parts = {"part_sequential": 0.04, "part_kernel_grads": 0.03,
            "part_large": 0.02, "part_elementwise": 0.03}
+  inference = {"part_sequential": 0.05, "part_large": 0.01,
+               "part_elementwise": 0.02}
   figures = ([figure("small_train", run.PROFILED, 0.1, batch=32)] +
              [figure("small_train", p, s, batch=32) for p, s in parts.items()]
-             + [figure("scale_infer", run.PROFILED, 0.2)])
+             + [figure("scale_infer", run.PROFILED, 0.08)] +
+             [figure("scale_infer", p, s) for p, s in inference.items()] +
+             [figure("scale_infer", "gemm_limit", 0.05),
+              figure("seed_train", run.PROFILED, 0.001)])
   split = run.profile(figures)
-  assert list(split) == ["small_train"]   # the parts were timed there only
+  # The parts were timed on these two only; an inference step's have no
+  # kernels' gradients.
+  assert list(split) == ["small_train", "scale_infer"]
   assert split["small_train"]["parts"] == parts
+  assert split["scale_infer"]["parts"] == inference
   # The kernels' gradients overlap the sequential matmuls: the parts sum
   # to more than the step, and the remainder is negative.
   assert split["small_train"]["remainder"] == pytest.approx(-0.02)
-  line, = run.profile_lines(split)
-  assert line == ("small_train profile: tf2_fast 100.0 ms = sequential "
-                  "40.0 ms (40%), kernel_grads 30.0 ms (30%), large 20.0 ms "
-                  "(20%), elementwise 30.0 ms (30%), remainder -20.0 ms "
-                  "(-20%)")
+  assert split["small_train"]["matmuls"] == pytest.approx(0.09)
+  assert split["small_train"]["matmuls_vs_gemm_limit"] is None  # no row
+  # The matmul parts alone, over the GEMM limit measured in the run.
+  assert split["scale_infer"]["matmuls"] == pytest.approx(0.06)
+  assert split["scale_infer"]["matmuls_vs_gemm_limit"] == pytest.approx(1.2)
+  train_line, infer_line = run.profile_lines(split)
+  assert train_line == (
+      "small_train profile: tf2_fast 100.0 ms = sequential 40.0 ms (40%), "
+      "kernel_grads 30.0 ms (30%), large 20.0 ms (20%), elementwise 30.0 ms "
+      "(30%), remainder -20.0 ms (-20%)")
+  assert infer_line == (
+      "scale_infer profile: tf2_fast 80.0 ms = sequential 50.0 ms (62%), "
+      "large 10.0 ms (12%), elementwise 20.0 ms (25%), remainder 0.0 ms "
+      "(0%); its matmuls alone 60.0 ms = 1.20x the GEMM limit")
 
 
-def test_profile_parts_run_on_the_tutorial_grus_training_only():
-  workload = impl.quick(impl.WORKLOADS["small_train"])
-  for part in impl.PARTS:
-    assert impl.applies(part, workload)
-    impl.build(part, workload)()
-  assert not any(impl.applies(p, impl.WORKLOADS[k]) for p in impl.PARTS
-                 for k in ("seed_train", "scale_infer", "long_infer"))
+def test_profile_parts_run_on_the_tutorial_grus_workloads():
+  for key in ("small_train", "scale_infer"):
+    workload = impl.quick(impl.WORKLOADS[key])
+    for part in impl.PARTS:
+      # An inference step has no kernels' gradients to time.
+      runs = workload.train or part != "part_kernel_grads"
+      assert impl.applies(part, workload) == runs
+      if runs:
+        impl.build(part, workload)()
+  assert not any(impl.applies(p, impl.WORKLOADS["seed_train"])
+                 for p in impl.PARTS)
+
+
+def test_legacy_steps_have_inter_op_pools_of_their_own():
+  # A process-wide pool sized by the seed workload's one-thread session
+  # would serialize the scale workloads' legacy steps.
+  for threads in (0, 1):
+    config = impl.legacy_session_config(threads)
+    assert config.use_per_session_threads
+    assert config.inter_op_parallelism_threads == threads
+    assert config.intra_op_parallelism_threads == threads
 
 
 def test_agreement_of_two_runs_flags_every_ratio_outside_ten_percent():

@@ -31,13 +31,14 @@ Implementations of a workload's step:
                       x W_z + h U_z), added instead of gated, forward and
                       backward: the work no GRU can skip
 
-The profile parts (training workloads of the tutorial GRU only) split
-tf2_fast's step into the work it consists of, each timed alone in the same
-interleaved rounds, and each run as the fast path runs it (the loops under
-XLA, the matmuls over every step by TensorFlow):
+The profile parts (the tutorial GRU's workloads) split tf2_fast's step
+into the work it consists of, each timed alone in the same interleaved
+rounds, and each run as the fast path runs it (the loops under XLA, the
+matmuls over every step by TensorFlow); an inference step has the forward
+halves only, and no kernels' gradients:
 
     part_sequential   the per-step matmuls the state waits for: forward
-                      h U_z, h U_r, (r h) U_c, backward dG_g U_g^T, as two
+                      h U_z, h U_r, (r h) U_c, backward dG_g U_g^T, as
                       loops of `time` steps with the same shapes and
                       dependencies
     part_kernel_grads the recurrent kernels' per-step gradient matmuls
@@ -46,7 +47,7 @@ XLA, the matmuls over every step by TensorFlow):
     part_large        the matmuls over every step at once: the input
                       projection X [W_z W_r W_c] and its kernels' gradient
                       X^T dG
-    part_elementwise  both loops with the matmuls' results given: the gate
+    part_elementwise  the loops with the matmuls' results given: the gate
                       nonlinearities, the mixing and their derivatives, and
                       the loops' per-step reads and writes
 
@@ -79,8 +80,8 @@ from tf2 import addition_job as tf2_addition
 
 _v1 = tf.compat.v1
 
-PARTS = ("part_sequential", "part_kernel_grads", "part_large",
-         "part_elementwise")
+MATMUL_PARTS = ("part_sequential", "part_kernel_grads", "part_large")
+PARTS = MATMUL_PARTS + ("part_elementwise",)
 IMPLEMENTATIONS = ("legacy", "tf2", "tf2_xla", "tf2_fast", "tf2_exact",
                    "keras",
                    "keras_xla", "fused_experiment", "floor") + PARTS
@@ -159,9 +160,11 @@ def _sync(values):
 
 def applies(name, workload):
   """Whether `name` runs on `workload` (tf2_exact is the seed job's; the
-  profile parts split the tutorial GRU's training steps)."""
+  profile parts split the tutorial GRU's steps, and an inference step has
+  no kernels' gradients)."""
   if name in PARTS:
-    return workload.train and workload.family == seeds.LOOP
+    return workload.family == seeds.LOOP and (
+        workload.train or name != "part_kernel_grads")
   return name != "tf2_exact" or workload.key.startswith("seed")
 
 
@@ -204,9 +207,21 @@ def _legacy(name, workload):
       feed = {inputs: x}
       threads = 0    # TensorFlow's default: every core
     init = _v1.global_variables_initializer()
-  session = _v1.Session(graph=graph, config=runtime.session_config(threads))
+  session = _v1.Session(graph=graph, config=legacy_session_config(threads))
   session.run(init)
   return lambda: session.run(fetches, feed)
+
+
+def legacy_session_config(threads):
+  """The legacy steps' session options: `threads` inter- and intra-op
+  threads (`runtime.session_config`), in inter-op pools of the session's
+  own. Without them TensorFlow sizes one inter-op pool for every session of
+  the process from the first session's options, and the seed workload's
+  one thread would serialize the scale workloads' legacy steps (measured
+  1.5x slower than alone)."""
+  config = runtime.session_config(threads)
+  config.use_per_session_threads = True
+  return config
 
 
 def _tf2(name, workload):
@@ -404,6 +419,8 @@ def _part_sequential(name, workload):
 
     _, h = tf.while_loop(lambda i, _: i < t, forward, (0, c["h0"]),
                          maximum_iterations=t)
+    if not workload.train:
+      return h
     _, dh = tf.while_loop(lambda i, _: i < t, backward,
                           (0, h[:, :u] * 0 + c["h0"]), maximum_iterations=t)
     return dh
@@ -443,6 +460,8 @@ def _part_large(name, workload):
   @tf.function
   def step():
     projected = tf.matmul(c["x"], c["w"])
+    if not workload.train:
+      return projected
     d_w = tf.matmul(c["x"], c["d_gates"], transpose_a=True)
     return projected, d_w
 
@@ -475,6 +494,8 @@ def _part_elementwise(name, workload):
         lambda i, *_: i < t, forward,
         (0, c["h0"], array(), array(), array(), array()),
         maximum_iterations=t)
+    if not workload.train:   # the fast path's forward loop writes them all
+      return hs.stack(), zs.stack(), rs.stack(), cs.stack()
 
     def backward(s, dh, dzs, drs, dcs):
       i = t - 1 - s

@@ -182,17 +182,26 @@ PROFILED = "tf2_fast"
 
 def profile(figures):
   """{workload: {"step": tf2_fast's seconds, "parts": {part: seconds},
-  "remainder": step - sum of parts}} on the workloads with the profile
-  parts (`implementations.PARTS`): where the fast path's step goes."""
+  "remainder": step - sum of parts, "matmuls": the matmul parts' sum,
+  "matmuls_vs_gemm_limit": that over the GEMM limit (None without its
+  row)}} on the workloads with the profile parts
+  (`implementations.PARTS`): where the fast path's step goes, and how far
+  its matmuls alone, run as it runs them, are from the limit."""
   out = {}
   for key in dict.fromkeys(f.workload for f in figures):
     step = by(figures, key, PROFILED)
     parts = {p: by(figures, key, p) for p in impl.PARTS}
-    if step and all(parts.values()):
+    parts = {p: f for p, f in parts.items() if f}
+    if step and parts:
       seconds = {p: f.seconds for p, f in parts.items()}
+      matmuls = sum(s for p, s in seconds.items() if p in impl.MATMUL_PARTS)
+      limit = by(figures, key, peers_lib.GEMM_LIMIT)
       out[key] = {"implementation": PROFILED, "step": step.seconds,
                   "parts": seconds,
-                  "remainder": step.seconds - sum(seconds.values())}
+                  "remainder": step.seconds - sum(seconds.values()),
+                  "matmuls": matmuls,
+                  "matmuls_vs_gemm_limit": (matmuls / limit.seconds
+                                            if limit else None)}
   return out
 
 
@@ -200,11 +209,14 @@ def profile_lines(split):
   lines = []
   for key, p in split.items():
     share = lambda s: f"{s * 1e3:.1f} ms ({s / p['step']:.0%})"  # pylint: disable=cell-var-from-loop
+    limit = p["matmuls_vs_gemm_limit"]
     lines.append(
         f"{key} profile: {p['implementation']} {p['step'] * 1e3:.1f} ms = " +
         ", ".join(f"{name.removeprefix('part_')} {share(s)}"
                   for name, s in p["parts"].items()) +
-        f", remainder {share(p['remainder'])}")
+        f", remainder {share(p['remainder'])}" +
+        (f"; its matmuls alone {p['matmuls'] * 1e3:.1f} ms = "
+         f"{limit:.2f}x the GEMM limit" if limit is not None else ""))
   return lines
 
 
