@@ -19,9 +19,10 @@ the loop's accumulators, yet only the state gradient is sequential. Here:
 Both loops run as XLA computations (`tf.function(jit_compile=True)`): XLA
 fuses each step's elementwise work into a few kernels and runs a step's
 independent matmuls side by side, so the kernels' gradient matmuls, which
-nothing in the loop waits for, fill the time the sequential ones leave
-(measured faster than one matmul each after the loop, and than the same
-loops under TensorFlow's executor). The placement does not depend on the
+nothing in the loop waits for, can use time the sequential ones leave (in
+experiments at the benchmark's shapes: faster than the same loops under
+TensorFlow's executor, and no slower overall than one matmul each after
+the loop). The placement does not depend on the
 thread count, so neither do the results. XLA compiles once per shape of
 the sequences; a time axis unknown when traced is padded to the next power
 of two (`_bucket`), so that many lengths share a few compilations.

@@ -47,10 +47,11 @@ from tf2 import _tracing
 
 # The layers' modes: the legacy graph's operations step by step, bitwise
 # (`_loop`), or the sequence-level path (`tf2/fast_gru.py`), within
-# `tolerances.FAST_PATH`. The default is the fast one, measured the faster
-# to train on every training workload of `gru-benchmark`; what claims to be
-# bitwise with a legacy graph (the converter's models, the equivalence
-# proof, the jobs' exact paths) asks for the exact one by name.
+# `tolerances.FAST_PATH`. The default is the fast one, which `gru-benchmark`
+# measures the faster on most of its workloads (docs/performance.md says
+# which, and where the exact mode is faster); what claims to be bitwise with
+# a legacy graph (the converter's models, the equivalence proof, the jobs'
+# exact paths) asks for the exact one by name.
 EXACT = "exact"
 FAST = "fast"
 MODES = (EXACT, FAST)

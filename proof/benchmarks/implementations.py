@@ -217,8 +217,8 @@ def legacy_session_config(threads):
   threads (`runtime.session_config`), in inter-op pools of the session's
   own. Without them TensorFlow sizes one inter-op pool for every session of
   the process from the first session's options, and the seed workload's
-  one thread would serialize the scale workloads' legacy steps (measured
-  1.5x slower than alone)."""
+  one thread would serialize the scale workloads' legacy steps (BUILD.md,
+  Performance)."""
   config = runtime.session_config(threads)
   config.use_per_session_threads = True
   return config

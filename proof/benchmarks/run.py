@@ -106,8 +106,9 @@ def start_tf2_runtime():
   would share its one intra-op thread, and TF2 under XLA would run scale
   inference slower (BUILD.md, Performance). Created first, the
   eager context gives every step TensorFlow's default pools, the ones a TF2
-  program has. (The legacy steps then run on them too; the full legacy job
-  runs in a process of its own, on its own one thread.)
+  program has. (The legacy steps then run on its intra-op pool too, each
+  session with inter-op threads of its own,
+  `implementations.legacy_session_config`; the full legacy job runs in a process of its own, on its own one thread.)
   """
   tf.config.list_logical_devices("CPU")
 
