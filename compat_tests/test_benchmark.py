@@ -64,6 +64,7 @@ def test_peak_memory_sees_an_allocation():
   assert memory.mib >= 48
 
 
+@pytest.mark.slow  # every implementation, each compiled; CI runs it
 def test_small_run_writes_json_and_plot(tmp_path):
   payload = run.run(str(tmp_path), workloads=("scale_infer",),
                     full_job_epochs=0, small=True, log=lambda _: None,

@@ -248,6 +248,7 @@ class TestConvertedModels:
     names = [n for n, _ in tf.train.list_variables(prefix)]
     assert any("beta1_power" in n for n in names)
 
+  @pytest.mark.slow  # a process of its own; CI runs it
   def test_stock_keras_file_loads_without_this_projects_code(
       self, checkpoints, tmp_path):
     path = str(tmp_path / "stock.keras")
@@ -317,6 +318,7 @@ class TestFilesAndCli:
                                   verify=True)
     assert report.ok and publish.checkpoint_exists(back)
 
+  @pytest.mark.slow  # a process of its own; CI runs it
   def test_cli_converts_and_verifies(self, checkpoints, tmp_path):
     # (Refusals are tested through convert_path above; the CLI prints them.)
     out = str(tmp_path / "a.keras")
