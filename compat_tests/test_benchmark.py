@@ -107,8 +107,8 @@ def test_profile_splits_the_fast_step_into_its_parts():
   assert list(split) == ["small_train", "scale_infer"]
   assert split["small_train"]["parts"] == parts
   assert split["scale_infer"]["parts"] == inference
-  # The kernels' gradients overlap the sequential matmuls: the parts sum
-  # to more than the step, and the remainder is negative.
+  # The parts sum to more than the step (they overlapped, or each part's
+  # own loop paid a per-step cost the step pays once): a negative remainder.
   assert split["small_train"]["remainder"] == pytest.approx(-0.02)
   assert split["small_train"]["matmuls"] == pytest.approx(0.09)
   assert split["small_train"]["matmuls_vs_gemm_limit"] is None  # no row

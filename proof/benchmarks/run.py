@@ -107,8 +107,9 @@ def start_tf2_runtime():
   inference slower (BUILD.md, Performance). Created first, the
   eager context gives every step TensorFlow's default pools, the ones a TF2
   program has. (The legacy steps then run on its intra-op pool too, each
-  session with inter-op threads of its own,
-  `implementations.legacy_session_config`; the full legacy job runs in a process of its own, on its own one thread.)
+  session with inter-op threads of its own
+  (`implementations.legacy_session_config`); the full legacy job runs in
+  a process of its own, on its own one thread.)
   """
   tf.config.list_logical_devices("CPU")
 
@@ -191,8 +192,7 @@ def profile(figures):
   out = {}
   for key in dict.fromkeys(f.workload for f in figures):
     step = by(figures, key, PROFILED)
-    parts = {p: by(figures, key, p) for p in impl.PARTS}
-    parts = {p: f for p, f in parts.items() if f}
+    parts = {p: f for p in impl.PARTS if (f := by(figures, key, p))}
     if step and parts:
       seconds = {p: f.seconds for p, f in parts.items()}
       matmuls = sum(s for p, s in seconds.items() if p in impl.MATMUL_PARTS)
