@@ -22,7 +22,10 @@ chosen by `mode`:
                         traced function (see `tf2/_tracing.py`). Under
                         `tf.function(jit_compile=True)` XLA compiles it,
                         which changes rounding within
-                        `gru_common/tolerances.XLA`.
+                        `gru_common/tolerances.XLA`. On a CPU it trains
+                        about as fast as the fast mode at large batches
+                        and faster at small ones, and inference is fastest
+                        with it under XLA (docs/performance.md).
 
 The exact mode deliberately has no "fused" variant (all time steps' inputs
 projected in one matmul before the loop, the gates' matmuls concatenated):
